@@ -1,0 +1,45 @@
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import exceptions, viewsets
+
+from catalog.filters import ProductFilter
+from catalog.selectors import product_list
+from catalog.serializers import ProductSerializer
+from techparts.api.schema import error_responses
+from techparts.apikeys.scopes import PRODUCTS_READ
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List products",
+        description="Filter, search (`search` over name, SKU, manufacturer), order "
+        "(`ordering`: price, name, created_at; prefix `-` for descending, `-created_at` is "
+        "newest first) and page (`page`, `page_size` up to 100). Scope `products:read`.",
+        responses={200: ProductSerializer(many=True), **error_responses(400, 401, 403)},
+    ),
+    retrieve=extend_schema(
+        summary="Get product details",
+        description="One product by its public id, e.g. `PROD-4090-MSI-001`. "
+        "Scope `products:read`.",
+        responses={200: ProductSerializer, **error_responses(401, 403, 404)},
+    ),
+)
+class ProductViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ProductSerializer
+    filterset_class = ProductFilter
+    search_fields = ["name", "sku", "manufacturer"]
+    ordering_fields = ["price", "name", "created_at"]
+    ordering = ["public_id"]
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
+    lookup_value_regex = "[^/]+"
+    required_scopes = {"list": PRODUCTS_READ, "retrieve": PRODUCTS_READ}
+
+    def get_queryset(self):
+        return product_list()
+
+    def get_object(self):
+        public_id = self.kwargs["id"]
+        product = self.get_queryset().filter(public_id=public_id).first()
+        if product is None:
+            raise exceptions.NotFound(f"Product with ID '{public_id}' does not exist")
+        return product

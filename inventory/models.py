@@ -1,0 +1,128 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from catalog.models import Product
+from techparts.actors import SOURCE_ADMIN, SOURCE_API, SOURCE_SYSTEM
+
+
+class StockRecord(models.Model):
+    """Units of one product: held (`on_hand`) and promised to open orders (`reserved`).
+
+    Changed only by `inventory.services`, which writes a ledger row in the same transaction.
+    """
+
+    product = models.OneToOneField(Product, on_delete=models.PROTECT, related_name="stock")
+    on_hand = models.PositiveIntegerField(default=0, editable=False)
+    reserved = models.PositiveIntegerField(default=0, editable=False)
+    low_stock_threshold = models.PositiveIntegerField(
+        default=5, help_text="Available units at or below this count are 'low stock'."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(on_hand__gte=0), name="stock_on_hand_gte_0"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="stock_reserved_gte_0"),
+            models.CheckConstraint(
+                condition=Q(reserved__lte=F("on_hand")), name="stock_reserved_lte_on_hand"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.sku}: {self.on_hand} on hand, {self.reserved} reserved"
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+    @property
+    def is_low(self) -> bool:
+        return self.available <= self.low_stock_threshold
+
+
+class ImmutableLedgerError(Exception):
+    """Ledger rows are append-only."""
+
+
+class StockMovementQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise ImmutableLedgerError("Stock ledger rows cannot be updated.")
+
+    def delete(self):
+        raise ImmutableLedgerError("Stock ledger rows cannot be deleted.")
+
+    _raw_delete = delete
+
+
+class StockMovement(models.Model):
+    """One append-only row of the stock ledger: what changed, by how much, who, why."""
+
+    class Kind(models.TextChoices):
+        CORRECTION = "correction", "Correction"
+        RESTOCK = "restock", "Restock"
+        RESERVATION = "reservation", "Reservation"
+        RELEASE = "release", "Release"
+        SHIPMENT = "shipment", "Shipment"
+
+    class Source(models.TextChoices):
+        ADMIN = SOURCE_ADMIN, "Admin"
+        API = SOURCE_API, "API"
+        SYSTEM = SOURCE_SYSTEM, "System"
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="movements")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    on_hand_delta = models.IntegerField()
+    reserved_delta = models.IntegerField()
+    on_hand_after = models.PositiveIntegerField()
+    reserved_after = models.PositiveIntegerField()
+    reason = models.CharField(max_length=500, blank=True)
+    reference = models.CharField(max_length=100, blank=True, db_index=True)
+    source = models.CharField(max_length=8, choices=Source.choices)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="stock_movements",
+    )
+    actor_api_key = models.ForeignKey(
+        "apikeys.ApiKey",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="stock_movements",
+    )
+    actor_name = models.CharField(max_length=150, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = StockMovementQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["product", "-created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reserved_after__lte=F("on_hand_after")),
+                name="movement_reserved_after_lte_on_hand_after",
+            ),
+            models.CheckConstraint(
+                condition=~Q(on_hand_delta=0, reserved_delta=0),
+                name="movement_changes_something",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.product_id} on_hand{self.on_hand_delta:+d}"
+
+    @property
+    def available_after(self) -> int:
+        return self.on_hand_after - self.reserved_after
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ImmutableLedgerError("Stock ledger rows cannot be updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableLedgerError("Stock ledger rows cannot be deleted.")

@@ -1,0 +1,78 @@
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from techparts.apikeys.models import KEY_PREFIX, ApiKey, hash_secret
+from techparts.apikeys.scopes import SCOPES
+
+
+def format_key(prefix: str, secret: str) -> str:
+    return f"{KEY_PREFIX}_{prefix}_{secret}"
+
+
+def split_key(raw: str) -> tuple[str, str] | None:
+    """Return (prefix, secret) of a key string, or None when it is not shaped like a key."""
+    parts = raw.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2]
+
+
+@transaction.atomic
+def api_key_create(
+    *,
+    name: str,
+    owner: str,
+    scopes: list[str],
+    expires_at: datetime | None = None,
+    created_by: AbstractBaseUser | None = None,
+) -> tuple[ApiKey, str]:
+    """Create a key and return it with its full text, which is never retrievable again."""
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown:
+        raise ValueError(f"Unknown scope(s): {', '.join(unknown)}")
+    prefix, secret = ApiKey.generate()
+    key = ApiKey.objects.create(
+        name=name,
+        owner=owner,
+        scopes=list(dict.fromkeys(scopes)),
+        prefix=prefix,
+        secret_hash=hash_secret(secret),
+        expires_at=expires_at,
+        created_by=created_by,
+    )
+    return key, format_key(prefix, secret)
+
+
+def api_key_revoke(*, key: ApiKey) -> ApiKey:
+    """Revoke a key at once; requests with it are refused from now on."""
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return key
+
+
+def api_key_authenticate(*, raw: str) -> ApiKey | None:
+    """Return the usable key matching the full key text, or None."""
+    parts = split_key(raw)
+    if parts is None:
+        return None
+    prefix, secret = parts
+    key = ApiKey.objects.filter(prefix=prefix).first()
+    if key is None or not key.matches(secret) or not key.is_usable:
+        return None
+    _touch_last_used(key)
+    return key
+
+
+def _touch_last_used(key: ApiKey) -> None:
+    # Written at most once per interval so that busy keys do not turn every read into a write.
+    now = timezone.now()
+    interval = timedelta(seconds=settings.API_KEY_LAST_USED_INTERVAL)
+    if key.last_used_at is not None and now - key.last_used_at < interval:
+        return
+    ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    key.last_used_at = now

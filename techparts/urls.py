@@ -1,0 +1,26 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from techparts.api.views import UnknownEndpoint, healthz
+
+v1_patterns = [
+    path("", include("catalog.urls")),
+    path("", include("inventory.urls")),
+    path("", include("orders.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]
+
+urlpatterns = [
+    path("v1/", include(v1_patterns)),
+    re_path(r"^v1(?:/.*)?$", UnknownEndpoint.as_view()),
+    path("healthz", healthz, name="healthz"),
+    path("", include("orders.public_urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "techparts.api.errors.handler400"
+handler403 = "techparts.api.errors.handler403"
+handler404 = "techparts.api.errors.handler404"
+handler500 = "techparts.api.errors.handler500"

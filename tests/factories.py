@@ -1,0 +1,56 @@
+"""factory-boy factories shared by all tests. Stock is created through the inventory service."""
+
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+
+from catalog.models import Category, Product
+from inventory.services import stock_open
+from techparts.actors import Actor
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@techparts.test")
+    password = factory.django.Password("correct-horse-battery-staple")
+    is_staff = True
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+        django_get_or_create = ["slug"]
+
+    slug = factory.Sequence(lambda n: f"category-{n}")
+    name = factory.LazyAttribute(lambda c: c.slug.replace("-", " ").title())
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    """A product with a stock record; `stock=N` opens it with N units (ledgered)."""
+
+    class Meta:
+        model = Product
+        skip_postgeneration_save = True
+
+    public_id = factory.Sequence(lambda n: f"PROD-TEST-{n:04d}")
+    sku = factory.Sequence(lambda n: f"SKU-TEST-{n:04d}")
+    name = factory.Sequence(lambda n: f"Test component {n}")
+    category = factory.SubFactory(CategoryFactory)
+    manufacturer = "Acme"
+    price = Decimal("100.00")
+    specifications = factory.LazyFunction(lambda: {"memory": "8GB"})
+    warranty = "2 years"
+
+    @factory.post_generation
+    def stock(product, create, extracted, **kwargs):
+        if create:
+            stock_open(
+                balances={product: 10 if extracted is None else extracted},
+                actor=Actor.system(),
+                low_stock_threshold=kwargs.get("low_stock_threshold", 5),
+            )

@@ -41,7 +41,10 @@ def load_demo_catalog() -> tuple[int, int]:
         )
         new_products[product] = data["stock"]
     if new_products:
-        by_id = {p.public_id: p for p in Product.objects.filter(public_id__in=[d["id"] for d in PRODUCTS])}
+        by_id = {
+            p.public_id: p
+            for p in Product.objects.filter(public_id__in=[d["id"] for d in PRODUCTS])
+        }
         for data in PRODUCTS:
             if by_id[data["id"]] in new_products:
                 by_id[data["id"]].related_products.set([by_id[r] for r in data["related"]])

@@ -115,10 +115,6 @@ class StockMovement(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} {self.product_id} on_hand{self.on_hand_delta:+d}"
 
-    @property
-    def available_after(self) -> int:
-        return self.on_hand_after - self.reserved_after
-
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise ImmutableLedgerError("Stock ledger rows cannot be updated.")
@@ -126,3 +122,7 @@ class StockMovement(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ImmutableLedgerError("Stock ledger rows cannot be deleted.")
+
+    @property
+    def available_after(self) -> int:
+        return self.on_hand_after - self.reserved_after

@@ -213,7 +213,10 @@ def stock_reserve(
 ) -> list[StockMovement]:
     """Reserve units for an order, all lines or none (InsufficientStock lists every short one)."""
     return _move_reserved(
-        quantities=quantities, actor=actor, reference=reference, kind=Kind.RESERVATION,
+        quantities=quantities,
+        actor=actor,
+        reference=reference,
+        kind=Kind.RESERVATION,
         reason=reason,
     )
 

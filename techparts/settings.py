@@ -41,7 +41,9 @@ def env_int(name: str, default: int) -> int:
 DEBUG = env_bool("DEBUG", False)
 # Without SECRET_KEY the app still starts (tests, local runs), but with a key that
 # `manage.py check --deploy` reports as insecure, so no production deploy passes with it.
-SECRET_KEY = os.environ.get("SECRET_KEY") or "django-insecure-local-development-key-not-for-production"
+SECRET_KEY = (
+    os.environ.get("SECRET_KEY") or "django-insecure-local-development-key-not-for-production"
+)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
@@ -160,7 +162,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Programmatic access to the TechParts catalog, inventory and orders. "
         "Authenticate with `Authorization: Bearer <key>`; each operation names the scope "
-        "its key needs. Every error is `{\"error\": code, \"message\": text}`, "
+        'its key needs. Every error is `{"error": code, "message": text}`, '
         "plus `details` or other documented fields."
     ),
     "VERSION": "1.0.0",

@@ -29,7 +29,7 @@ DROP FUNCTION IF EXISTS inventory_stockmovement_append_only();
 def _run(sql):
     def apply(apps, schema_editor):
         if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql)
+            schema_editor.execute(sql, params=None)
 
     return apply
 

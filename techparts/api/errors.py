@@ -134,9 +134,7 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     elif isinstance(exc, exceptions.MethodNotAllowed):
         body = error_body(code, f"Method {context['request'].method} is not allowed here")
     elif isinstance(exc, exceptions.UnsupportedMediaType):
-        body = error_body(
-            code, "Request body must be JSON: send 'Content-Type: application/json'."
-        )
+        body = error_body(code, "Request body must be JSON: send 'Content-Type: application/json'.")
     elif isinstance(exc, exceptions.Throttled):
         wait = int(exc.wait or 1)
         body = error_body(

@@ -19,4 +19,3 @@ class Command(BaseCommand):
         if products:
             added = load_synthetic_products(products)
             self.stdout.write(f"Synthetic products: {added} added.")
-

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "techparts.apikeys",
+    "techparts.idempotency",
     "catalog",
     "inventory",
     "orders",
@@ -133,6 +134,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # Public base URL used in links handed to integrators (tracking_url).
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# How long an Idempotency-Key's first answer is kept for replay (hours).
+IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
 
 # How often an API key's last-used time is written at most (seconds).
 API_KEY_LAST_USED_INTERVAL = env_int("API_KEY_LAST_USED_INTERVAL", 60)

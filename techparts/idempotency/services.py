@@ -1,0 +1,130 @@
+"""Safe retries: `Idempotency-Key` on unsafe requests replays the first answer.
+
+The key is claimed in its own committed transaction before the action runs, so a concurrent
+retry sees the claim at once and is told the first request is still in flight (409) instead of
+doing the work twice. The answer is stored when the action returns; a 5xx or a crash frees the
+key again so the client can retry. Keys are scoped to the API key and kept for
+IDEMPOTENCY_KEY_TTL_HOURS (default 24).
+"""
+
+import functools
+import hashlib
+import json
+from datetime import timedelta
+
+import simplejson
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from techparts.api.renderers import JSONRenderer
+from techparts.errors import Conflict, DomainError
+from techparts.idempotency.models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+# Headers of the first answer that a replay repeats.
+REPLAYED_HEADERS = ("Location",)
+# A claim older than this was left by a crashed request and may be taken over.
+ABANDONED_AFTER = timedelta(minutes=5)
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+    status_code = 422
+
+
+class InvalidIdempotencyKey(DomainError):
+    code = "validation_error"
+    status_code = 400
+
+
+def _fingerprint(request: Request) -> str:
+    try:
+        body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
+    except TypeError:
+        body = repr(request.data)
+    return hashlib.sha256(f"{request.method}\n{request.path}\n{body}".encode()).hexdigest()
+
+
+def _ttl() -> timedelta:
+    return timedelta(hours=getattr(settings, "IDEMPOTENCY_KEY_TTL_HOURS", 24))
+
+
+def _claim(request: Request, key: str, fingerprint: str) -> IdempotencyRecord | Response:
+    """Claim the key for this request, or return the answer a retry gets."""
+    api_key = request.auth
+    now = timezone.now()
+    IdempotencyRecord.objects.filter(api_key=api_key, key=key).filter(
+        Q(created_at__lt=now - _ttl())
+        | Q(state=IdempotencyRecord.State.IN_PROGRESS, created_at__lt=now - ABANDONED_AFTER)
+    ).delete()
+    try:
+        with transaction.atomic():
+            return IdempotencyRecord.objects.create(
+                api_key=api_key,
+                key=key,
+                method=request.method,
+                path=request.path[:500],
+                fingerprint=fingerprint,
+            )
+    except IntegrityError:
+        pass
+    existing = IdempotencyRecord.objects.filter(api_key=api_key, key=key).first()
+    if existing is None:  # expired and removed between our two queries: try once more
+        return _claim(request, key, fingerprint)
+    if existing.fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            f"{HEADER} '{key}' was already used for a different request. "
+            "Use a new key for a new request."
+        )
+    if existing.state == IdempotencyRecord.State.IN_PROGRESS:
+        raise Conflict(f"A request with {HEADER} '{key}' is still being processed. Retry shortly.")
+    body = simplejson.loads(existing.response_body, use_decimal=True)
+    response = Response(body, status=existing.response_status)
+    for name, value in existing.response_headers.items():
+        response[name] = value
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def idempotent(view_method):
+    """Make a DRF view method replay its first answer for a repeated `Idempotency-Key`."""
+
+    @functools.wraps(view_method)
+    def wrapper(view, request: Request, *args, **kwargs):
+        key = request.headers.get(HEADER)
+        if key is None:
+            return view_method(view, request, *args, **kwargs)
+        if not key.strip() or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+            raise InvalidIdempotencyKey(
+                f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable characters.",
+                details=[f"Header '{HEADER}' must be 1 to {MAX_KEY_LENGTH} printable characters"],
+            )
+        claimed = _claim(request, key, _fingerprint(request))
+        if isinstance(claimed, Response):
+            return claimed
+        try:
+            try:
+                response = view_method(view, request, *args, **kwargs)
+            except Exception as exc:
+                # Render domain and validation errors here so that they are remembered too.
+                response = view.handle_exception(exc)
+        except BaseException:
+            claimed.delete()
+            raise
+        if response.status_code >= 500 or response.status_code == 429:
+            claimed.delete()  # nothing happened: let the client retry with the same key
+            return response
+        IdempotencyRecord.objects.filter(pk=claimed.pk).update(
+            state=IdempotencyRecord.State.DONE,
+            response_status=response.status_code,
+            response_body=JSONRenderer().render(response.data).decode(),
+            response_headers={h: response[h] for h in REPLAYED_HEADERS if h in response},
+        )
+        return response
+
+    return wrapper

@@ -5,6 +5,7 @@ See README.md ("Configuration") for the variables.
 """
 
 import os
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import dj_database_url
@@ -36,6 +37,17 @@ def env_int(name: str, default: int) -> int:
         return int(value)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from exc
+
+
+def env_decimal(name: str, default: str) -> Decimal:
+    value = os.environ.get(name) or default
+    try:
+        amount = Decimal(value)
+    except InvalidOperation as exc:
+        raise ImproperlyConfigured(f"{name} must be a decimal amount, got {value!r}") from exc
+    if not amount.is_finite() or amount < 0:
+        raise ImproperlyConfigured(f"{name} must be 0 or more, got {value!r}")
+    return amount
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -136,6 +148,12 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # Public base URL used in links handed to integrators (tracking_url).
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Orders: shipping is free at or above FREE_SHIPPING_THRESHOLD (order subtotal, USD), a flat
+# FLAT_SHIPPING_FEE below it; estimated delivery is DELIVERY_TRANSIT_DAYS after the order date.
+FREE_SHIPPING_THRESHOLD = env_decimal("FREE_SHIPPING_THRESHOLD", "100.00")
+FLAT_SHIPPING_FEE = env_decimal("FLAT_SHIPPING_FEE", "9.99")
+DELIVERY_TRANSIT_DAYS = env_int("DELIVERY_TRANSIT_DAYS", 3)
 
 # How long an Idempotency-Key's first answer is kept for replay (hours).
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)

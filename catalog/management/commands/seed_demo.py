@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog.demo import load_demo_catalog, load_synthetic_products
+from orders.demo import load_demo_orders_data
 
 
 class Command(BaseCommand):
@@ -16,6 +17,8 @@ class Command(BaseCommand):
             raise CommandError("--products must be 0 or more")
         created, total = load_demo_catalog()
         self.stdout.write(f"Demo catalog: {created} products created, {total} in the demo set.")
+        customers, rates = load_demo_orders_data()
+        self.stdout.write(f"Demo orders data: {customers} customers, {rates} tax rates added.")
         if products:
             added = load_synthetic_products(products)
             self.stdout.write(f"Synthetic products: {added} added.")

@@ -85,4 +85,8 @@ class ScopedAutoSchema(AutoSchema):
         scope = self._scope()
         if scope == PUBLIC:
             return []
-        return [{"bearerAuth": [scope] if scope else []}]
+        # super() also registers the bearerAuth scheme in components.securitySchemes.
+        return [
+            {name: [scope] if scope else [] for name in requirement}
+            for requirement in super().get_auth()
+        ]

@@ -21,6 +21,8 @@ class StockRecord(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "stock level"
+        permissions = [("correct_stock", "Can correct stock (audited, with a reason)")]
         constraints = [
             models.CheckConstraint(condition=Q(on_hand__gte=0), name="stock_on_hand_gte_0"),
             models.CheckConstraint(condition=Q(reserved__gte=0), name="stock_reserved_gte_0"),
@@ -31,6 +33,14 @@ class StockRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product.sku}: {self.on_hand} on hand, {self.reserved} reserved"
+
+    def save(self, *args, **kwargs):
+        # An existing record's counts change only through inventory.services (row lock +
+        # ledger row). A plain save (admin form, shell) writes the threshold alone, so a stale
+        # in-memory copy can never overwrite counts that changed meanwhile.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = ["low_stock_threshold"]
+        super().save(*args, **kwargs)
 
     @property
     def available(self) -> int:
@@ -99,7 +109,10 @@ class StockMovement(models.Model):
     objects = StockMovementQuerySet.as_manager()
 
     class Meta:
+        verbose_name = "stock movement"
+        verbose_name_plural = "stock history"
         ordering = ["-created_at", "-id"]
+        permissions = [("export_movements", "Can export the stock history as CSV")]
         indexes = [models.Index(fields=["product", "-created_at"])]
         constraints = [
             models.CheckConstraint(

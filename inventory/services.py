@@ -15,6 +15,7 @@ from catalog.models import Product
 from inventory.errors import InsufficientStock, InvalidQuantity, Shortfall, StockConflict
 from inventory.models import StockMovement, StockRecord
 from techparts.actors import Actor
+from techparts.errors import NotFound
 
 Kind = StockMovement.Kind
 
@@ -33,13 +34,18 @@ class StockChange:
 def _lock_records(product_ids: Iterable[int]) -> dict[int, StockRecord]:
     # SELECT ... FOR UPDATE in product order: concurrent writers queue on these rows and then
     # see each other's committed values, so checks below hold until this transaction ends.
+    ids = set(product_ids)
     records = (
-        StockRecord.objects.filter(product_id__in=set(product_ids))
+        StockRecord.objects.filter(product_id__in=ids)
         .select_related("product")
         .order_by("product_id")
         .select_for_update(of=("self",))
     )
-    return {record.product_id: record for record in records}
+    found = {record.product_id: record for record in records}
+    missing = ids - set(found)
+    if missing:
+        raise NotFound(f"No stock record for product id(s) {sorted(missing)}.")
+    return found
 
 
 def _movement(
@@ -101,6 +107,8 @@ def stock_set(
     """Set a product's on-hand count; refuse below the reserved units or on a stale view."""
     if quantity < 0:
         raise InvalidQuantity("Stock quantity cannot be negative.")
+    if kind not in (Kind.CORRECTION, Kind.RESTOCK):
+        raise InvalidQuantity(f"On-hand counts are set by corrections or restocks, not {kind!r}.")
     record = _lock_records([product_id])[product_id]
     previous = record.on_hand
     if expected_quantity is not None and expected_quantity != previous:
@@ -186,6 +194,13 @@ def _move_reserved(
                 )
                 continue
             deltas = (0, quantity)
+        elif quantity > record.reserved:
+            # Releasing or shipping more than is reserved would break the ledger's story.
+            raise StockConflict(
+                f"Cannot {'release' if kind == Kind.RELEASE else 'ship'} {quantity} units of "
+                f"'{record.product.sku}': only {record.reserved} are reserved.",
+                reserved_quantity=record.reserved,
+            )
         elif kind == Kind.RELEASE:
             deltas = (0, -quantity)
         else:  # shipment: reserved units leave the building
@@ -271,3 +286,14 @@ def stock_open(
     ]
     _write([r for r in records if balances[r.product] > 0], movements)
     return records
+
+
+def stock_threshold_set(*, product_id: int, low_stock_threshold: int) -> None:
+    """Change the low-stock threshold only; stock counts stay with the ledgered services."""
+    if low_stock_threshold < 0:
+        raise InvalidQuantity("The low-stock threshold cannot be negative.")
+    updated = StockRecord.objects.filter(product_id=product_id).update(
+        low_stock_threshold=low_stock_threshold
+    )
+    if not updated:
+        raise NotFound(f"No stock record for product id {product_id}.")

@@ -1,0 +1,31 @@
+"""Create the `Inventory clerks` and `Inventory managers` groups with their permissions."""
+
+from django.contrib.auth.management import create_permissions
+from django.db import migrations
+
+from inventory.roles import GROUP_PERMISSIONS, ensure_groups
+
+
+def create_groups(apps, schema_editor):
+    # Permissions are normally created after all migrations (post_migrate); make sure the ones
+    # the groups need exist now, including the custom ones added in 0003.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, verbosity=0)
+        app_config.models_module = None
+    ensure_groups(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
+
+
+def remove_groups(apps, schema_editor):
+    apps.get_model("auth", "Group").objects.filter(name__in=list(GROUP_PERMISSIONS)).delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
+        ("catalog", "0001_initial"),
+        ("inventory", "0003_permissions"),
+    ]
+
+    operations = [migrations.RunPython(create_groups, remove_groups)]

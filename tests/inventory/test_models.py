@@ -1,0 +1,138 @@
+import pytest
+from django.db import DatabaseError, IntegrityError, connection, models, transaction
+
+from inventory.models import ImmutableLedgerError, StockMovement, StockRecord
+from tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def row():
+    product = ProductFactory(stock=10)
+    return StockMovement.objects.get(product=product)
+
+
+def test_queryset_update_of_ledger_is_refused(row):
+    with pytest.raises(ImmutableLedgerError):
+        StockMovement.objects.filter(pk=row.pk).update(on_hand_delta=99)
+
+    row.refresh_from_db()
+    assert row.on_hand_delta == 10
+
+
+def test_queryset_delete_of_ledger_is_refused(row):
+    with pytest.raises(ImmutableLedgerError):
+        StockMovement.objects.filter(pk=row.pk).delete()
+
+    assert StockMovement.objects.filter(pk=row.pk).exists()
+
+
+def test_bulk_update_of_ledger_is_refused(row):
+    row.reason = "rewritten"
+
+    with pytest.raises(ImmutableLedgerError), transaction.atomic():
+        StockMovement.objects.bulk_update([row], ["reason"])
+
+    assert StockMovement.objects.get(pk=row.pk).reason == "Opening balance"
+
+
+def test_saving_an_existing_ledger_row_is_refused(row):
+    row.reason = "rewritten"
+
+    with pytest.raises(ImmutableLedgerError):
+        row.save()
+
+    assert StockMovement.objects.get(pk=row.pk).reason == "Opening balance"
+
+
+def test_deleting_a_ledger_row_is_refused(row):
+    with pytest.raises(ImmutableLedgerError):
+        row.delete()
+
+    assert StockMovement.objects.filter(pk=row.pk).exists()
+
+
+def test_deleting_a_product_with_history_is_refused(row):
+    with pytest.raises(models.ProtectedError), transaction.atomic():
+        row.product.delete()
+
+    assert StockMovement.objects.filter(pk=row.pk).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE inventory_stockmovement SET on_hand_delta = 99 WHERE id = %s",
+        "UPDATE inventory_stockmovement SET reason = 'rewritten' WHERE id = %s",
+        "DELETE FROM inventory_stockmovement WHERE id = %s",
+    ],
+)
+def test_raw_sql_update_and_delete_of_ledger_are_refused_by_postgres(row, sql):
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql, [row.pk])
+
+    fresh = StockMovement.objects.get(pk=row.pk)
+    assert (fresh.on_hand_delta, fresh.reason) == (10, "Opening balance")
+
+
+@pytest.mark.postgres
+def test_orm_update_bypassing_the_model_guard_is_refused_by_postgres(row):
+    plain = models.QuerySet(model=StockMovement)  # no append-only QuerySet: only the trigger
+
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        plain.filter(pk=row.pk).update(on_hand_delta=99)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        plain.filter(pk=row.pk)._raw_delete(connection.alias)
+
+    assert StockMovement.objects.get(pk=row.pk).on_hand_delta == 10
+
+
+def test_inserting_new_ledger_rows_still_works(row):
+    StockMovement.objects.create(
+        product=row.product,
+        kind=StockMovement.Kind.CORRECTION,
+        on_hand_delta=1,
+        reserved_delta=0,
+        on_hand_after=11,
+        reserved_after=0,
+        source="system",
+        actor_name="system",
+    )
+
+    assert StockMovement.objects.filter(product=row.product).count() == 2
+
+
+def test_database_refuses_more_reserved_than_on_hand():
+    product = ProductFactory(stock=3)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StockRecord.objects.filter(product=product).update(reserved=4)
+
+    assert StockRecord.objects.get(product=product).reserved == 0
+
+
+def test_saving_a_stale_stock_record_writes_only_the_threshold():
+    product = ProductFactory(stock=10)
+    stale = StockRecord.objects.get(product=product)
+    StockRecord.objects.filter(pk=stale.pk).update(on_hand=12)  # a change made meanwhile
+
+    stale.low_stock_threshold = 20
+    stale.save()
+
+    fresh = StockRecord.objects.get(pk=stale.pk)
+    assert (fresh.on_hand, fresh.low_stock_threshold) == (12, 20)
+
+
+def test_available_and_low_stock_flag():
+    record = StockRecord(on_hand=10, reserved=4, low_stock_threshold=6)
+
+    assert record.available == 6
+    assert record.is_low
+    record.low_stock_threshold = 5
+    assert not record.is_low

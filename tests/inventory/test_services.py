@@ -1,0 +1,288 @@
+import pytest
+
+from inventory.errors import InsufficientStock, InvalidQuantity, StockConflict
+from inventory.models import StockMovement, StockRecord
+from inventory.services import (
+    stock_adjust,
+    stock_release,
+    stock_reserve,
+    stock_set,
+    stock_ship,
+    stock_threshold_set,
+)
+from techparts.actors import Actor
+from techparts.errors import NotFound
+from tests.factories import ProductFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+Kind = StockMovement.Kind
+
+
+def stock_of(product) -> tuple[int, int]:
+    record = StockRecord.objects.get(product=product)
+    return record.on_hand, record.reserved
+
+
+def ledger_of(product) -> list[StockMovement]:
+    return list(StockMovement.objects.filter(product=product).order_by("id"))
+
+
+def test_opening_stock_writes_one_opening_row():
+    product = ProductFactory(stock=23)
+
+    [row] = ledger_of(product)
+    assert (row.kind, row.on_hand_delta, row.on_hand_after) == (Kind.CORRECTION, 23, 23)
+    assert (row.source, row.actor_name) == ("system", "system")
+
+
+def test_opening_zero_stock_writes_no_row():
+    product = ProductFactory(stock=0)
+
+    assert stock_of(product) == (0, 0)
+    assert ledger_of(product) == []
+
+
+def test_stock_set_records_staff_correction_with_delta_and_after():
+    product = ProductFactory(stock=23)
+    clerk = UserFactory(username="clerk")
+
+    change = stock_set(
+        product_id=product.pk,
+        quantity=45,
+        actor=Actor.staff(clerk),
+        reason="Cycle count",
+        reference="COUNT-7",
+    )
+
+    assert (change.previous_on_hand, change.record.on_hand, change.change) == (23, 45, 22)
+    assert stock_of(product) == (45, 0)
+    row = ledger_of(product)[-1]
+    assert change.movement == row
+    assert (row.kind, row.on_hand_delta, row.reserved_delta) == (Kind.CORRECTION, 22, 0)
+    assert (row.on_hand_after, row.reserved_after) == (45, 0)
+    assert (row.reason, row.reference) == ("Cycle count", "COUNT-7")
+    assert (row.source, row.actor_user, row.actor_api_key, row.actor_name) == (
+        "admin",
+        clerk,
+        None,
+        "clerk",
+    )
+
+
+def test_stock_set_by_api_key_records_the_key_and_its_owner(make_api_key):
+    product = ProductFactory(stock=5)
+    key, _ = make_api_key(owner="erp_sync")
+
+    stock_set(product_id=product.pk, quantity=2, actor=Actor.api(key), reason="Sync")
+
+    row = ledger_of(product)[-1]
+    assert (row.on_hand_delta, row.on_hand_after) == (-3, 2)
+    assert (row.source, row.actor_api_key, row.actor_user, row.actor_name) == (
+        "api",
+        key,
+        None,
+        "erp_sync",
+    )
+
+
+def test_stock_set_to_the_same_quantity_writes_no_row():
+    product = ProductFactory(stock=7)
+
+    change = stock_set(product_id=product.pk, quantity=7, actor=Actor.system())
+
+    assert change.movement is None
+    assert change.change == 0
+    assert len(ledger_of(product)) == 1
+
+
+def test_restock_raises_stock_as_kind_restock():
+    product = ProductFactory(stock=3)
+
+    stock_set(product_id=product.pk, quantity=10, actor=Actor.system(), kind=Kind.RESTOCK)
+
+    assert ledger_of(product)[-1].kind == Kind.RESTOCK
+
+
+def test_restock_that_lowers_stock_is_refused_and_changes_nothing():
+    product = ProductFactory(stock=10)
+
+    with pytest.raises(StockConflict):
+        stock_set(product_id=product.pk, quantity=4, actor=Actor.system(), kind=Kind.RESTOCK)
+
+    assert stock_of(product) == (10, 0)
+    assert len(ledger_of(product)) == 1
+
+
+def test_stock_set_with_stale_expected_quantity_is_refused_and_changes_nothing():
+    product = ProductFactory(stock=10)
+
+    with pytest.raises(StockConflict) as caught:
+        stock_set(product_id=product.pk, quantity=4, actor=Actor.system(), expected_quantity=9)
+
+    assert caught.value.extra == {"current_quantity": 10}
+    assert stock_of(product) == (10, 0)
+    assert len(ledger_of(product)) == 1
+
+
+def test_stock_set_below_reserved_is_refused_naming_reserved_units():
+    product = ProductFactory(stock=10)
+    stock_reserve(quantities={product.pk: 6}, actor=Actor.system(), reference="ORD-2024-1")
+
+    with pytest.raises(StockConflict) as caught:
+        stock_set(product_id=product.pk, quantity=5, actor=Actor.system())
+
+    assert caught.value.extra == {"reserved_quantity": 6}
+    assert "6 units are reserved" in caught.value.message
+    assert stock_of(product) == (10, 6)
+    assert len(ledger_of(product)) == 2
+
+
+@pytest.mark.parametrize("kind", [Kind.RESERVATION, Kind.RELEASE, Kind.SHIPMENT])
+def test_stock_set_refuses_order_kinds(kind):
+    product = ProductFactory(stock=10)
+
+    with pytest.raises(InvalidQuantity):
+        stock_set(product_id=product.pk, quantity=5, actor=Actor.system(), kind=kind)
+
+    assert stock_of(product) == (10, 0)
+
+
+def test_negative_quantity_is_refused():
+    product = ProductFactory(stock=10)
+
+    with pytest.raises(InvalidQuantity):
+        stock_set(product_id=product.pk, quantity=-1, actor=Actor.system())
+
+    assert stock_of(product) == (10, 0)
+
+
+def test_stock_adjust_adds_a_signed_delta():
+    product = ProductFactory(stock=10)
+
+    stock_adjust(product_id=product.pk, delta=-4, actor=Actor.system(), reason="Damaged")
+    stock_adjust(product_id=product.pk, delta=6, actor=Actor.system(), kind=Kind.RESTOCK)
+
+    rows = ledger_of(product)[1:]
+    assert [(r.kind, r.on_hand_delta, r.on_hand_after) for r in rows] == [
+        (Kind.CORRECTION, -4, 6),
+        (Kind.RESTOCK, 6, 12),
+    ]
+    assert stock_of(product) == (12, 0)
+
+
+def test_stock_adjust_below_zero_is_refused():
+    product = ProductFactory(stock=3)
+
+    with pytest.raises(InvalidQuantity):
+        stock_adjust(product_id=product.pk, delta=-4, actor=Actor.system())
+
+    assert stock_of(product) == (3, 0)
+    assert len(ledger_of(product)) == 1
+
+
+def test_stock_adjust_into_reserved_units_is_refused():
+    product = ProductFactory(stock=5)
+    stock_reserve(quantities={product.pk: 4}, actor=Actor.system(), reference="ORD-2024-1")
+
+    with pytest.raises(StockConflict):
+        stock_adjust(product_id=product.pk, delta=-2, actor=Actor.system())
+
+    assert stock_of(product) == (5, 4)
+
+
+def test_unknown_product_is_not_found():
+    with pytest.raises(NotFound):
+        stock_set(product_id=987654, quantity=1, actor=Actor.system())
+
+
+def test_reserve_release_and_ship_write_one_row_per_product():
+    gpu, cpu = ProductFactory(stock=10), ProductFactory(stock=4)
+    actor = Actor.system()
+
+    reserved = stock_reserve(
+        quantities={gpu.pk: 3, cpu.pk: 4}, actor=actor, reference="ORD-2024-00001"
+    )
+    released = stock_release(quantities={gpu.pk: 1}, actor=actor, reference="ORD-2024-00001")
+    shipped = stock_ship(quantities={gpu.pk: 2, cpu.pk: 4}, actor=actor, reference="ORD-2024-00001")
+
+    assert [(m.product_id, m.kind, m.on_hand_delta, m.reserved_delta) for m in reserved] == [
+        (gpu.pk, Kind.RESERVATION, 0, 3),
+        (cpu.pk, Kind.RESERVATION, 0, 4),
+    ]
+    assert [(m.kind, m.reserved_delta, m.reserved_after) for m in released] == [
+        (Kind.RELEASE, -1, 2)
+    ]
+    assert [(m.product_id, m.on_hand_delta, m.reserved_delta) for m in shipped] == [
+        (gpu.pk, -2, -2),
+        (cpu.pk, -4, -4),
+    ]
+    assert stock_of(gpu) == (8, 0)
+    assert stock_of(cpu) == (0, 0)
+    gpu_rows = ledger_of(gpu)
+    assert [r.kind for r in gpu_rows] == [
+        Kind.CORRECTION,
+        Kind.RESERVATION,
+        Kind.RELEASE,
+        Kind.SHIPMENT,
+    ]
+    assert {r.reference for r in gpu_rows[1:]} == {"ORD-2024-00001"}
+    assert [(r.on_hand_after, r.reserved_after) for r in gpu_rows] == [
+        (10, 0),
+        (10, 3),
+        (10, 2),
+        (8, 0),
+    ]
+
+
+def test_reservation_short_on_any_line_reserves_nothing_and_lists_every_shortfall():
+    gpu, cpu, ram = (ProductFactory(stock=n) for n in (5, 1, 10))
+
+    with pytest.raises(InsufficientStock) as caught:
+        stock_reserve(
+            quantities={gpu.pk: 10, cpu.pk: 2, ram.pk: 1},
+            actor=Actor.system(),
+            reference="ORD-2024-2",
+        )
+
+    assert caught.value.extra == {"available_quantity": 5}
+    assert caught.value.message == (
+        f"Product '{gpu.public_id}' has only 5 units available. Requested: 10"
+    )
+    assert len(caught.value.details) == 2
+    assert [stock_of(p) for p in (gpu, cpu, ram)] == [(5, 0), (1, 0), (10, 0)]
+    assert StockMovement.objects.filter(kind=Kind.RESERVATION).count() == 0
+
+
+@pytest.mark.parametrize("service", [stock_release, stock_ship])
+def test_releasing_or_shipping_more_than_reserved_is_refused(service):
+    product = ProductFactory(stock=10)
+    stock_reserve(quantities={product.pk: 2}, actor=Actor.system(), reference="ORD-2024-3")
+
+    with pytest.raises(StockConflict) as caught:
+        service(quantities={product.pk: 3}, actor=Actor.system(), reference="ORD-2024-3")
+
+    assert caught.value.extra == {"reserved_quantity": 2}
+    assert stock_of(product) == (10, 2)
+    assert len(ledger_of(product)) == 2
+
+
+@pytest.mark.parametrize("service", [stock_reserve, stock_release, stock_ship])
+def test_non_positive_quantities_are_refused(service):
+    product = ProductFactory(stock=10)
+
+    with pytest.raises(InvalidQuantity):
+        service(quantities={product.pk: 0}, actor=Actor.system(), reference="ORD-2024-4")
+
+    assert len(ledger_of(product)) == 1
+
+
+def test_threshold_change_leaves_counts_and_ledger_alone():
+    product = ProductFactory(stock=10)
+
+    stock_threshold_set(product_id=product.pk, low_stock_threshold=12)
+
+    record = StockRecord.objects.get(product=product)
+    assert (record.low_stock_threshold, record.on_hand, record.reserved) == (12, 10, 0)
+    assert record.is_low
+    assert len(ledger_of(product)) == 1

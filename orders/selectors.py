@@ -1,0 +1,41 @@
+from django.db.models import Count, QuerySet, Sum
+
+from orders.models import Order
+
+
+def order_list(*, owner: str | None) -> QuerySet[Order]:
+    """Return orders with what the API renders, newest first, in a fixed number of queries.
+
+    `owner` limits the list to orders placed by keys of that integrator; None means every
+    order (back office).
+    """
+    orders = Order.objects.all() if owner is None else Order.objects.filter(owner=owner)
+    return (
+        orders.select_related("customer")
+        .prefetch_related("lines")
+        .annotate(items_count=Count("lines"))
+        .order_by("-created_at", "-id")
+    )
+
+
+def order_get(*, order_id: str, owner: str | None) -> Order | None:
+    """Return one order visible to `owner` (None: any order), or None."""
+    return order_list(owner=owner).filter(order_id=order_id).first()
+
+
+def order_tracking_get(*, order_id: str) -> Order | None:
+    """Return an order for the public tracking page, with its line and unit counts only."""
+    return (
+        Order.objects.filter(order_id=order_id)
+        .only(
+            "order_id",
+            "status",
+            "estimated_delivery",
+            "created_at",
+            "shipped_at",
+            "delivered_at",
+            "cancelled_at",
+        )
+        .annotate(items_count=Count("lines"), units=Sum("lines__quantity"))
+        .first()
+    )

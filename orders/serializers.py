@@ -1,0 +1,313 @@
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
+
+from catalog.models import Product
+from catalog.serializers import MoneyField
+from orders.models import Customer, Order, OrderLine
+from orders.services import MAX_LINES, OrderItem, ShippingAddress
+from techparts.api.errors import flatten_errors
+
+ZIP_PATTERN = re.compile(r"^\d{5}(?:-\d{4})?$")
+# USPS codes: the 50 states, DC, territories and military mail (AA, AE, AP).
+US_STATES = frozenset(
+    [
+        "AL",
+        "AK",
+        "AZ",
+        "AR",
+        "CA",
+        "CO",
+        "CT",
+        "DE",
+        "FL",
+        "GA",
+        "HI",
+        "ID",
+        "IL",
+        "IN",
+        "IA",
+        "KS",
+        "KY",
+        "LA",
+        "ME",
+        "MD",
+        "MA",
+        "MI",
+        "MN",
+        "MS",
+        "MO",
+        "MT",
+        "NE",
+        "NV",
+        "NH",
+        "NJ",
+        "NM",
+        "NY",
+        "NC",
+        "ND",
+        "OH",
+        "OK",
+        "OR",
+        "PA",
+        "RI",
+        "SC",
+        "SD",
+        "TN",
+        "TX",
+        "UT",
+        "VT",
+        "VA",
+        "WA",
+        "WV",
+        "WI",
+        "WY",
+        "DC",
+        "PR",
+        "GU",
+        "VI",
+        "AS",
+        "MP",
+        "AA",
+        "AE",
+        "AP",
+    ]
+)
+MAX_QUANTITY = 999
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string only: numbers and booleans are refused, not turned into text."""
+
+    default_error_messages = {"invalid": "must be a string"}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+@extend_schema_field({"type": "integer"})
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only: 1.5, 2.0, "2" and true are refused."""
+
+    default_error_messages = {
+        "invalid": "must be an integer",
+        "min_value": "must be at least {min_value}",
+        "max_value": "must be at most {max_value}",
+    }
+
+    def to_internal_value(self, data: Any) -> int:
+        if type(data) is not int:  # bool is a subclass of int: refuse it too
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictSerializer(serializers.Serializer):
+    """An input object whose unknown fields are refused rather than silently ignored."""
+
+    default_error_messages = {"invalid": "must be an object"}
+
+    def to_internal_value(self, data: Any) -> dict:
+        errors: dict[str, Any] = {}
+        value: dict = {}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            errors = dict(exc.detail)
+        if isinstance(data, Mapping):
+            for name in data:
+                if name not in self.fields:
+                    errors[name] = [ErrorDetail("is not allowed", code="unknown_field")]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+
+class OrderItemInputSerializer(StrictSerializer):
+    product_id = StrictCharField(
+        max_length=64, help_text="Product identifier, e.g. PROD-4090-MSI-001."
+    )
+    quantity = StrictIntegerField(
+        min_value=1, max_value=MAX_QUANTITY, help_text="Units to order, 1 to 999 (a JSON integer)."
+    )
+
+
+class ShippingAddressSerializer(StrictSerializer):
+    street = StrictCharField(max_length=200)
+    city = StrictCharField(max_length=100)
+    state = StrictCharField(help_text="Two-letter US state code, e.g. CA.")
+    zip = StrictCharField(help_text="5-digit ZIP code or ZIP+4 (94105 or 94105-1234).")
+    country = StrictCharField(help_text="`US` (TechParts ships within the United States).")
+
+    def validate_state(self, value: str) -> str:
+        if value.upper() not in US_STATES:
+            raise serializers.ValidationError("must be a two-letter US state code, e.g. CA")
+        return value.upper()
+
+    def validate_zip(self, value: str) -> str:
+        if not ZIP_PATTERN.match(value):
+            raise serializers.ValidationError("must be a 5-digit ZIP code or ZIP+4 (94105-1234)")
+        return value
+
+    def validate_country(self, value: str) -> str:
+        if value.upper() != "US":
+            raise serializers.ValidationError("must be 'US' (TechParts ships within the US only)")
+        return "US"
+
+
+def _seed_error(sentences: list[str]) -> serializers.ValidationError:
+    return serializers.ValidationError(
+        {"non_field_errors": [ErrorDetail(s, code="seed_message") for s in sentences]}
+    )
+
+
+class OrderCreateSerializer(StrictSerializer):
+    """POST /v1/orders: checks shape and references together, so one 400 lists every problem."""
+
+    customer_id = StrictCharField(max_length=32, help_text="Customer account, e.g. CUST-789012.")
+    items = OrderItemInputSerializer(
+        many=True,
+        min_length=1,
+        max_length=MAX_LINES,
+        error_messages={
+            "min_length": "must contain at least 1 item",
+            "max_length": f"must contain at most {MAX_LINES} items",
+            "not_a_list": "must be a list",
+        },
+        help_text="1 to 50 lines; the same product may appear on several lines.",
+    )
+    shipping_address = ShippingAddressSerializer()
+
+    def to_internal_value(self, data: Any) -> dict:
+        if not isinstance(data, Mapping):
+            raise _seed_error(["Request body must be a JSON object"])
+        details: list[str] = []
+        value: dict = {}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            details = flatten_errors(exc.detail)
+        customer, customer_errors = self._customer(data, details)
+        products, product_errors = self._products(data, details)
+        details += customer_errors + product_errors
+        if details:
+            raise _seed_error(details)
+        return {
+            "customer": customer,
+            "items": [
+                OrderItem(product=products[item["product_id"]], quantity=item["quantity"])
+                for item in value["items"]
+            ],
+            "shipping_address": ShippingAddress(**value["shipping_address"]),
+        }
+
+    @staticmethod
+    def _customer(data: Mapping, details: list[str]) -> tuple[Customer | None, list[str]]:
+        customer_id = data.get("customer_id")
+        if not isinstance(customer_id, str) or any("'customer_id'" in d for d in details):
+            return None, []
+        customer = Customer.objects.filter(customer_id=customer_id).first()
+        if customer is None:
+            return None, [
+                f"Field 'customer_id' must be an existing customer ('{customer_id}' not found)"
+            ]
+        return customer, []
+
+    @staticmethod
+    def _products(data: Mapping, details: list[str]) -> tuple[dict[str, Product], list[str]]:
+        items = data.get("items")
+        if not isinstance(items, list) or not 1 <= len(items) <= MAX_LINES:
+            return {}, []
+        wanted = {
+            index: item["product_id"]
+            for index, item in enumerate(items)
+            if isinstance(item, Mapping)
+            and isinstance(item.get("product_id"), str)
+            and not any(f"'items[{index}].product_id'" in d for d in details)
+        }
+        if not wanted:
+            return {}, []
+        # One query for every line; the stock record comes along for the service's checks.
+        products = {
+            product.public_id: product
+            for product in Product.objects.active()
+            .filter(public_id__in=set(wanted.values()))
+            .select_related("stock")
+        }
+        errors = [
+            f"Field 'items[{index}].product_id' must be an existing, active product "
+            f"('{public_id}' not found)"
+            for index, public_id in wanted.items()
+            if public_id not in products
+        ]
+        return products, errors
+
+
+class ShippingAddressOutputSerializer(serializers.Serializer):
+    street = serializers.CharField()
+    city = serializers.CharField()
+    state = serializers.CharField()
+    zip = serializers.CharField()
+    country = serializers.CharField()
+
+
+class OrderCreatedSerializer(serializers.ModelSerializer):
+    """The seed's confirmation body, field for field."""
+
+    subtotal = MoneyField()
+    tax = MoneyField()
+    shipping = MoneyField()
+    total = MoneyField()
+    items_count = serializers.IntegerField(help_text="Number of order lines.")
+    tracking_url = serializers.URLField(help_text="Public tracking page of the order.")
+
+    class Meta:
+        model = Order
+        fields = [
+            "order_id",
+            "status",
+            "subtotal",
+            "tax",
+            "shipping",
+            "total",
+            "currency",
+            "items_count",
+            "created_at",
+            "estimated_delivery",
+            "tracking_url",
+        ]
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    product_id = serializers.CharField(source="product_public_id")
+    unit_price = MoneyField(help_text="Price per unit at order time.")
+    line_total = MoneyField()
+
+    class Meta:
+        model = OrderLine
+        fields = ["product_id", "sku", "name", "unit_price", "quantity", "line_total"]
+
+
+class OrderSerializer(OrderCreatedSerializer):
+    """An order as GET returns it: the confirmation fields plus lines, address and history."""
+
+    customer_id = serializers.CharField(source="customer.customer_id")
+    items = OrderLineSerializer(source="lines", many=True)
+    shipping_address = ShippingAddressOutputSerializer()
+
+    class Meta(OrderCreatedSerializer.Meta):
+        fields = [
+            *OrderCreatedSerializer.Meta.fields,
+            "customer_id",
+            "items",
+            "shipping_address",
+            "updated_at",
+            "shipped_at",
+            "delivered_at",
+            "cancelled_at",
+        ]

@@ -1,0 +1,257 @@
+"""Placing orders and moving them through their lifecycle.
+
+Stock is only ever touched through inventory.services, inside the same transaction as the order
+change, so an order and its ledger rows commit or roll back together.
+"""
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from decimal import ROUND_DOWN, Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from catalog.models import Product
+from inventory.errors import InsufficientStock, Shortfall
+from inventory.services import stock_release, stock_reserve, stock_ship
+from orders.errors import OrderInvalid, OrderStatusConflict
+from orders.models import Customer, Order, OrderLine, TaxRate
+from techparts.actors import Actor
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+CURRENCY = "USD"
+MAX_LINES = 50
+
+
+@dataclass(frozen=True)
+class OrderItem:
+    product: Product
+    quantity: int
+
+
+@dataclass(frozen=True)
+class ShippingAddress:
+    street: str
+    city: str
+    state: str
+    zip: str
+    country: str = "US"
+
+
+def tax_rate_for(*, state: str) -> Decimal:
+    """Return the state's tax rate; a state without a rate in the table pays no tax."""
+    rate = TaxRate.objects.filter(state=state.upper()).values_list("rate", flat=True).first()
+    return rate if rate is not None else Decimal("0")
+
+
+def order_tax(*, subtotal: Decimal, rate: Decimal) -> Decimal:
+    """Return the tax on a subtotal, rounded down to the cent (2149.98 at 8% -> 171.99)."""
+    return (subtotal * rate).quantize(CENT, rounding=ROUND_DOWN)
+
+
+def order_shipping(*, subtotal: Decimal) -> Decimal:
+    """Return the shipping fee: free at or above the threshold, the flat fee below it."""
+    if subtotal >= settings.FREE_SHIPPING_THRESHOLD:
+        return ZERO
+    return Decimal(settings.FLAT_SHIPPING_FEE).quantize(CENT)
+
+
+def order_estimated_delivery(*, placed_at: datetime) -> datetime:
+    """Return the transit days after the order's UTC date, at 23:59:00 UTC."""
+    day = placed_at.astimezone(UTC).date() + timedelta(days=settings.DELIVERY_TRANSIT_DAYS)
+    return datetime.combine(day, time(23, 59), tzinfo=UTC)
+
+
+def format_order_id(*, year: int, number: int) -> str:
+    return f"ORD-{year}-{number:05d}"
+
+
+def _quantities(items: Sequence[OrderItem]) -> dict[int, int]:
+    """Sum the quantities per product: several lines of one product are checked as one total."""
+    totals: dict[int, int] = {}
+    for item in items:
+        totals[item.product.pk] = totals.get(item.product.pk, 0) + item.quantity
+    return totals
+
+
+def _check_items(items: Sequence[OrderItem]) -> None:
+    problems = []
+    if not 1 <= len(items) <= MAX_LINES:
+        problems.append(f"Field 'items' must contain 1 to {MAX_LINES} items")
+    for index, item in enumerate(items):
+        if not item.product.is_active:
+            problems.append(
+                f"Field 'items[{index}].product_id' must be an existing, active product "
+                f"('{item.product.public_id}' is not available)"
+            )
+        if not 1 <= item.quantity <= 999:
+            problems.append(f"Field 'items[{index}].quantity' must be between 1 and 999")
+    if problems:
+        raise OrderInvalid("Invalid request body", details=problems)
+
+
+def _check_stock_records(items: Sequence[OrderItem], quantities: Mapping[int, int]) -> None:
+    # A product never given a stock record has nothing to sell; the stock service only locks
+    # existing records, so such lines are refused here with the same error as a short line.
+    seen = set()
+    shortfalls = []
+    for item in items:
+        if item.product.pk in seen:
+            continue
+        seen.add(item.product.pk)
+        if not hasattr(item.product, "stock"):
+            shortfalls.append(Shortfall(item.product.public_id, quantities[item.product.pk], 0))
+    if shortfalls:
+        raise InsufficientStock(shortfalls)
+
+
+@transaction.atomic
+def order_create(
+    *,
+    customer: Customer,
+    items: Sequence[OrderItem],
+    shipping_address: ShippingAddress,
+    actor: Actor,
+) -> Order:
+    """Place an order: price it, store it with its lines, and reserve its stock, all or nothing.
+
+    Raises InsufficientStock (409) listing every short product; then nothing is stored.
+    The number of queries does not depend on the number of lines.
+    """
+    _check_items(items)
+    quantities = _quantities(items)
+    _check_stock_records(items, quantities)
+
+    placed_at = timezone.now()
+    lines = [
+        OrderLine(
+            position=position,
+            product=item.product,
+            product_public_id=item.product.public_id,
+            sku=item.product.sku,
+            name=item.product.name,
+            unit_price=item.product.price,
+            quantity=item.quantity,
+            line_total=(item.product.price * item.quantity).quantize(CENT),
+        )
+        for position, item in enumerate(items, start=1)
+    ]
+    subtotal = sum((line.line_total for line in lines), ZERO)
+    tax = order_tax(subtotal=subtotal, rate=tax_rate_for(state=shipping_address.state))
+    shipping = order_shipping(subtotal=subtotal)
+    order = Order.objects.create(
+        # A unique placeholder until the primary key exists; the public number is derived from
+        # the key, so concurrent orders never compete for a counter row.
+        order_id=f"NEW-{uuid.uuid4().hex}",
+        customer=customer,
+        status=Order.Status.PENDING,
+        subtotal=subtotal,
+        tax=tax,
+        shipping=shipping,
+        total=subtotal + tax + shipping,
+        currency=CURRENCY,
+        ship_street=shipping_address.street,
+        ship_city=shipping_address.city,
+        ship_state=shipping_address.state.upper(),
+        ship_zip=shipping_address.zip,
+        ship_country=shipping_address.country.upper(),
+        estimated_delivery=order_estimated_delivery(placed_at=placed_at),
+        api_key=actor.api_key,
+        owner=actor.api_key.owner if actor.api_key is not None else "",
+        created_at=placed_at,
+        status_changed_by=actor.name,
+    )
+    order.order_id = format_order_id(year=placed_at.astimezone(UTC).year, number=order.pk)
+    Order.objects.filter(pk=order.pk).update(order_id=order.order_id)
+    for line in lines:
+        line.order = order
+    OrderLine.objects.bulk_create(lines)
+    stock_reserve(quantities=quantities, actor=actor, reference=order.order_id)
+    order.items_count = len(lines)
+    return order
+
+
+def _line_quantities(order: Order) -> dict[int, int]:
+    rows = (
+        OrderLine.objects.filter(order=order)
+        .values("product_id")
+        .annotate(total=Sum("quantity"))
+        .order_by("product_id")
+    )
+    return {row["product_id"]: row["total"] for row in rows}
+
+
+def _transition(
+    *,
+    order: Order,
+    actor: Actor,
+    allowed_from: Order.Status,
+    to: Order.Status,
+    timestamp_field: str,
+    verb: str,
+    stock_action: Callable[..., object] | None,
+) -> Order:
+    # Lock the order row first (then the stock rows, inside the stock service): two concurrent
+    # transitions of one order queue here, and the second sees the first one's status.
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    if locked.status != allowed_from:
+        raise OrderStatusConflict(
+            f"Order '{locked.order_id}' is {locked.status}; only {allowed_from} orders "
+            f"can be {verb}.",
+            status=locked.status,
+        )
+    if stock_action is not None:
+        stock_action(quantities=_line_quantities(locked), actor=actor, reference=locked.order_id)
+    now = timezone.now()
+    locked.status = to
+    setattr(locked, timestamp_field, now)
+    locked.status_changed_by = actor.name
+    locked.save(update_fields=["status", timestamp_field, "status_changed_by", "updated_at"])
+    return locked
+
+
+@transaction.atomic
+def order_cancel(*, order: Order, actor: Actor) -> Order:
+    """Cancel a pending order and release its reserved stock (ledger kind `release`)."""
+    return _transition(
+        order=order,
+        actor=actor,
+        allowed_from=Order.Status.PENDING,
+        to=Order.Status.CANCELLED,
+        timestamp_field="cancelled_at",
+        verb="cancelled",
+        stock_action=stock_release,
+    )
+
+
+@transaction.atomic
+def order_ship(*, order: Order, actor: Actor) -> Order:
+    """Mark a pending order shipped: its reserved units leave on-hand stock (kind `shipment`)."""
+    return _transition(
+        order=order,
+        actor=actor,
+        allowed_from=Order.Status.PENDING,
+        to=Order.Status.SHIPPED,
+        timestamp_field="shipped_at",
+        verb="shipped",
+        stock_action=stock_ship,
+    )
+
+
+@transaction.atomic
+def order_deliver(*, order: Order, actor: Actor) -> Order:
+    """Mark a shipped order delivered (no stock change)."""
+    return _transition(
+        order=order,
+        actor=actor,
+        allowed_from=Order.Status.SHIPPED,
+        to=Order.Status.DELIVERED,
+        timestamp_field="delivered_at",
+        verb="delivered",
+        stock_action=None,
+    )

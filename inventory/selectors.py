@@ -1,0 +1,149 @@
+"""Reads of stock and its ledger, shaped for the API, the admin and reconciliation."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from inventory.models import StockMovement, StockRecord
+from techparts.errors import NotFound
+
+
+def stock_record_get(*, sku: str) -> StockRecord:
+    """Return the stock record of the product with this SKU, or raise the seed's 404."""
+    record = StockRecord.objects.select_related("product").filter(product__sku=sku).first()
+    if record is None:
+        raise NotFound(f"SKU '{sku}' does not exist in inventory system")
+    return record
+
+
+def movement_list(*, product_id: int | None = None) -> QuerySet[StockMovement]:
+    """Return ledger rows newest first, with their product, optionally for one product."""
+    movements = StockMovement.objects.select_related("product").order_by("-created_at", "-id")
+    if product_id is not None:
+        movements = movements.filter(product_id=product_id)
+    return movements
+
+
+@dataclass(frozen=True)
+class StockPoint:
+    at: datetime
+    on_hand: int
+    available: int
+
+
+def stock_history_points(*, product_id: int, limit: int = 500) -> list[StockPoint]:
+    """Return on-hand and available after each of the product's last `limit` movements."""
+    rows = (
+        StockMovement.objects.filter(product_id=product_id)
+        .order_by("-id")
+        .values_list("created_at", "on_hand_after", "reserved_after")[:limit]
+    )
+    return [StockPoint(at, on_hand, on_hand - reserved) for at, on_hand, reserved in rows][::-1]
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    product_id: int
+    sku: str
+    on_hand: int | None
+    reserved: int | None
+    ledger_on_hand: int
+    ledger_reserved: int
+    problem: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.sku}: {self.problem} (record on_hand={self.on_hand} reserved={self.reserved}; "
+            f"ledger on_hand={self.ledger_on_hand} reserved={self.ledger_reserved})"
+        )
+
+
+def _sum(field: str) -> Coalesce:
+    return Coalesce(
+        Subquery(
+            StockMovement.objects.filter(product_id=OuterRef("product_id"))
+            .order_by()
+            .values("product_id")
+            .annotate(total=Sum(field))
+            .values("total"),
+            output_field=IntegerField(),
+        ),
+        Value(0),
+    )
+
+
+def _last(field: str) -> Subquery:
+    # Rows of one product are written under that product's row lock, so ids follow their order.
+    return Subquery(
+        StockMovement.objects.filter(product_id=OuterRef("product_id"))
+        .order_by("-id")
+        .values(field)[:1],
+        output_field=IntegerField(),
+    )
+
+
+def stock_mismatches() -> list[Mismatch]:
+    """Replay every product's ledger and return the stock records it does not explain.
+
+    A record is explained when the sums of its ledger deltas equal its on-hand and reserved
+    counts and its last ledger row ends at those counts. Ledger rows of a product without a
+    stock record are reported too.
+    """
+    records = (
+        StockRecord.objects.select_related("product")
+        .annotate(
+            ledger_on_hand=_sum("on_hand_delta"),
+            ledger_reserved=_sum("reserved_delta"),
+            last_on_hand=_last("on_hand_after"),
+            last_reserved=_last("reserved_after"),
+        )
+        .order_by("product__sku")
+    )
+    mismatches = []
+    for record in records.iterator(chunk_size=2000):
+        counts = (record.on_hand, record.reserved)
+        if counts != (record.ledger_on_hand, record.ledger_reserved):
+            problem = "ledger sums differ from the stock record"
+        elif record.last_on_hand is not None and counts != (
+            record.last_on_hand,
+            record.last_reserved,
+        ):
+            problem = "last ledger row does not end at the stock record"
+        else:
+            continue
+        mismatches.append(
+            Mismatch(
+                record.product_id,
+                record.product.sku,
+                record.on_hand,
+                record.reserved,
+                record.ledger_on_hand,
+                record.ledger_reserved,
+                problem,
+            )
+        )
+    orphans = (
+        StockMovement.objects.filter(product__stock__isnull=True)
+        .order_by()
+        .values("product_id", "product__sku")
+        .annotate(on_hand=Sum("on_hand_delta"), reserved=Sum("reserved_delta"))
+    )
+    for orphan in orphans:
+        mismatches.append(
+            Mismatch(
+                orphan["product_id"],
+                orphan["product__sku"],
+                None,
+                None,
+                orphan["on_hand"],
+                orphan["reserved"],
+                "ledger rows but no stock record",
+            )
+        )
+    return mismatches
+
+
+def stock_record_count() -> int:
+    return StockRecord.objects.count()

@@ -17,11 +17,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 ## Local demo on the embedded SQLite database: migrate, demo data, admin + API key, serve.
+run: export DEBUG = true
+run: export PUBLIC_BASE_URL = http://$(HOST):$(PORT)
 run: venv
-	DEBUG=true $(PY) manage.py migrate --noinput
-	DEBUG=true $(PY) manage.py seed_demo
-	DEBUG=true $(PY) manage.py bootstrap_demo
-	DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(PY) manage.py bootstrap_demo --base-url http://$(HOST):$(PORT)
+	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## Lint, then the whole suite on a real PostgreSQL, then once more on SQLite.
 test: venv lint

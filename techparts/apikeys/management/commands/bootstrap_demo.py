@@ -22,7 +22,13 @@ class Command(BaseCommand):
         "var/demo-credentials.json (git-ignored) so later runs reuse them."
     )
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--base-url", default="http://127.0.0.1:8000", help="Where the server will listen."
+        )
+
+    def handle(self, *args, base_url: str, **options):
+        base_url = base_url.rstrip("/")
         saved = self._load()
         username, password = self._admin(saved)
         api_key = self._api_key(saved)
@@ -35,14 +41,14 @@ class Command(BaseCommand):
             "\n".join(
                 [
                     "",
-                    "Admin:    http://127.0.0.1:8000/admin/",
+                    f"Admin:    {base_url}/admin/",
                     f"  user:     {username}",
                     f"  password: {password}",
                     f"API key ({DEMO_OWNER}, all scopes):",
                     f"  {api_key}",
                     "Try:",
                     f'  curl -H "Authorization: Bearer {api_key}" '
-                    "http://127.0.0.1:8000/v1/products/PROD-4090-MSI-001",
+                    f"{base_url}/v1/products/PROD-4090-MSI-001",
                     "",
                 ]
             )

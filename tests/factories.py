@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 
 from catalog.models import Category, Product
 from inventory.services import stock_open
+from orders.models import Customer, TaxRate
 from techparts.actors import Actor
 
 
@@ -54,3 +55,22 @@ class ProductFactory(factory.django.DjangoModelFactory):
                 actor=Actor.system(),
                 low_stock_threshold=kwargs.get("low_stock_threshold", 5),
             )
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+        django_get_or_create = ["customer_id"]
+
+    customer_id = factory.Sequence(lambda n: f"CUST-{100000 + n}")
+    name = factory.Sequence(lambda n: f"Customer {n}")
+    email = factory.LazyAttribute(lambda c: f"{c.customer_id.lower()}@example.com")
+
+
+class TaxRateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TaxRate
+        django_get_or_create = ["state"]
+
+    state = "CA"
+    rate = Decimal("0.08")

@@ -1,4 +1,5 @@
 import django_filters
+from django.db.models import F, Q
 
 from catalog.models import Product
 
@@ -11,10 +12,19 @@ class ProductFilter(django_filters.FilterSet):
     in_stock = django_filters.BooleanFilter(
         method="filter_in_stock", help_text="true: available > 0; false: none available."
     )
+    low_stock = django_filters.BooleanFilter(
+        method="filter_low_stock",
+        help_text="true: available at or below the product's low-stock threshold; false: above it.",
+    )
 
     class Meta:
         model = Product
-        fields = ["category", "manufacturer", "min_price", "max_price", "in_stock"]
+        fields = ["category", "manufacturer", "min_price", "max_price", "in_stock", "low_stock"]
 
     def filter_in_stock(self, queryset, name, value):
         return queryset.filter(available__gt=0) if value else queryset.filter(available__lte=0)
+
+    def filter_low_stock(self, queryset, name, value):
+        # `available` is annotated by catalog.selectors.product_list; no stock record is low.
+        low = Q(stock__isnull=True) | Q(available__lte=F("stock__low_stock_threshold"))
+        return queryset.filter(low) if value else queryset.exclude(low)

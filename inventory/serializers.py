@@ -1,0 +1,149 @@
+from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
+
+from inventory.models import StockMovement, StockRecord
+
+MAX_QUANTITY = 9999
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only: 1.5, 2.0, "2" and true are refused rather than coerced."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string only: numbers and booleans are refused rather than coerced."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuse fields the endpoint does not know, so a typo is not silently ignored."""
+
+    def to_internal_value(self, data):
+        unknown = {}
+        if isinstance(data, dict):
+            unknown = {
+                name: [ErrorDetail("is not allowed", code="unknown_field")]
+                for name in data
+                if name not in self.fields
+            }
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if unknown and isinstance(exc.detail, dict):
+                raise serializers.ValidationError({**exc.detail, **unknown}) from exc
+            raise
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
+
+
+class StockUpdateInputSerializer(StrictSerializer):
+    quantity = StrictIntegerField(
+        min_value=0, max_value=MAX_QUANTITY, help_text="The new on-hand count (0-9999)."
+    )
+    reason = StrictCharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why the stock changed (at most 200 characters); kept in the stock history.",
+    )
+    type = serializers.ChoiceField(
+        choices=[StockMovement.Kind.CORRECTION, StockMovement.Kind.RESTOCK],
+        default=StockMovement.Kind.CORRECTION,
+        help_text="`correction` (default): a count or sync. `restock`: the rise is a delivery "
+        "received; a restock cannot lower the quantity (409 `conflict`).",
+    )
+    expected_quantity = StrictIntegerField(
+        min_value=0,
+        required=False,
+        help_text="The on-hand count the caller last read. When the current count differs, "
+        "nothing changes and the answer is 409 `conflict` with `current_quantity`.",
+    )
+    reference = StrictCharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="External document this change comes from, e.g. a delivery note number.",
+    )
+
+
+class StockUpdateSerializer(serializers.Serializer):
+    """The seed's answer to PATCH /v1/inventory/{sku}, plus `reserved` and `available`."""
+
+    sku = serializers.CharField()
+    product_id = serializers.CharField(help_text="The product's public id.")
+    product_name = serializers.CharField()
+    quantity = serializers.IntegerField(help_text="On-hand count after the update.")
+    previous_quantity = serializers.IntegerField(help_text="On-hand count before the update.")
+    change = serializers.IntegerField(help_text="quantity - previous_quantity (signed).")
+    updated_at = serializers.DateTimeField(help_text="When the stock last changed.")
+    updated_by = serializers.CharField(help_text="The owner of the API key that made the call.")
+    reserved = serializers.IntegerField(help_text="Units reserved by open orders.")
+    available = serializers.IntegerField(help_text="quantity - reserved: units that can be sold.")
+
+
+class StockRecordSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="product.sku")
+    product_id = serializers.CharField(source="product.public_id")
+    product_name = serializers.CharField(source="product.name")
+    quantity = serializers.IntegerField(source="on_hand", help_text="Units physically held.")
+    reserved = serializers.IntegerField(help_text="Units promised to open orders.")
+    available = serializers.IntegerField(help_text="quantity - reserved.")
+    low_stock = serializers.BooleanField(
+        source="is_low", help_text="available <= low_stock_threshold."
+    )
+    updated_at = serializers.DateTimeField(help_text="When the stock last changed.")
+
+    class Meta:
+        model = StockRecord
+        fields = [
+            "sku",
+            "product_id",
+            "product_name",
+            "quantity",
+            "reserved",
+            "available",
+            "low_stock_threshold",
+            "low_stock",
+            "updated_at",
+        ]
+
+
+class StockMovementSerializer(serializers.ModelSerializer):
+    quantity_change = serializers.IntegerField(
+        source="on_hand_delta", help_text="Signed change of the on-hand count."
+    )
+    quantity_after = serializers.IntegerField(source="on_hand_after")
+    reserved_change = serializers.IntegerField(source="reserved_delta")
+    available_after = serializers.IntegerField(help_text="quantity_after - reserved_after.")
+    actor = serializers.CharField(
+        source="actor_name", help_text="Staff username, API key owner, or `system`."
+    )
+
+    class Meta:
+        model = StockMovement
+        fields = [
+            "id",
+            "kind",
+            "quantity_change",
+            "quantity_after",
+            "reserved_change",
+            "reserved_after",
+            "available_after",
+            "reason",
+            "reference",
+            "source",
+            "actor",
+            "created_at",
+        ]

@@ -1,0 +1,493 @@
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from inventory.models import StockMovement, StockRecord
+from inventory.services import stock_release, stock_reserve, stock_set
+from techparts.actors import Actor
+from tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+SKU = "GPU-NV-4090-MSI-001"
+URL = f"/v1/inventory/{SKU}"
+
+
+@pytest.fixture
+def rtx():
+    return ProductFactory(
+        public_id="PROD-4090-MSI-001",
+        sku=SKU,
+        name="NVIDIA GeForce RTX 4090 MSI Gaming X Trio",
+        stock=23,
+    )
+
+
+def on_hand(product) -> int:
+    return StockRecord.objects.get(product=product).on_hand
+
+
+def rows(product) -> int:
+    return StockMovement.objects.filter(product=product).count()
+
+
+# PATCH /v1/inventory/{sku}
+
+
+def test_patch_reproduces_the_seed_example(api, rtx):
+    response = api.patch(
+        URL, {"quantity": 45, "reason": "Received shipment from warehouse"}, format="json"
+    )
+
+    assert response.status_code == 200
+    record = StockRecord.objects.get(product=rtx)
+    assert response.json() == {
+        "sku": "GPU-NV-4090-MSI-001",
+        "product_id": "PROD-4090-MSI-001",
+        "product_name": "NVIDIA GeForce RTX 4090 MSI Gaming X Trio",
+        "quantity": 45,
+        "previous_quantity": 23,
+        "change": 22,
+        "updated_at": record.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "updated_by": "api_user_12345",
+        "reserved": 0,
+        "available": 45,
+    }
+    assert list(response.json())[:8] == [
+        "sku",
+        "product_id",
+        "product_name",
+        "quantity",
+        "previous_quantity",
+        "change",
+        "updated_at",
+        "updated_by",
+    ]
+    assert record.on_hand == 45
+    movement = StockMovement.objects.filter(product=rtx).first()
+    assert (movement.kind, movement.on_hand_delta, movement.on_hand_after) == (
+        "correction",
+        22,
+        45,
+    )
+    assert (movement.reason, movement.source, movement.actor_name) == (
+        "Received shipment from warehouse",
+        "api",
+        "api_user_12345",
+    )
+    assert movement.actor_api_key == api.api_key
+
+
+def test_patch_lowering_stock_reports_a_negative_change(client_for, rtx):
+    client = client_for("inventory:write", owner="erp_sync")
+
+    response = client.patch(URL, {"quantity": 20}, format="json")
+
+    assert response.status_code == 200
+    assert (response.json()["change"], response.json()["updated_by"]) == (-3, "erp_sync")
+    assert StockMovement.objects.filter(product=rtx).first().reason == ""
+
+
+def test_patch_with_type_restock_records_a_restock(api, rtx):
+    response = api.patch(
+        URL, {"quantity": 30, "type": "restock", "reference": "DN-2024-0042"}, format="json"
+    )
+
+    assert response.status_code == 200
+    movement = StockMovement.objects.filter(product=rtx).first()
+    assert (movement.kind, movement.reference) == ("restock", "DN-2024-0042")
+
+
+def test_restock_that_lowers_stock_is_a_conflict(api, rtx):
+    response = api.patch(URL, {"quantity": 10, "type": "restock"}, format="json")
+
+    assert response.status_code == 409
+    assert response.json()["error"] == "conflict"
+    assert response.json()["current_quantity"] == 23
+    assert on_hand(rtx) == 23
+
+
+def test_patch_with_unchanged_quantity_writes_no_row(api, rtx):
+    before = StockRecord.objects.get(product=rtx).updated_at
+
+    response = api.patch(URL, {"quantity": 23}, format="json")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["quantity"], body["previous_quantity"], body["change"]) == (23, 23, 0)
+    assert body["updated_at"] == before.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert rows(rtx) == 1
+
+
+def test_patch_with_matching_expected_quantity_applies(api, rtx):
+    response = api.patch(URL, {"quantity": 30, "expected_quantity": 23}, format="json")
+
+    assert response.status_code == 200
+    assert on_hand(rtx) == 30
+
+
+def test_patch_with_stale_expected_quantity_is_a_conflict_with_current_quantity(api, rtx):
+    response = api.patch(URL, {"quantity": 30, "expected_quantity": 20}, format="json")
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "error": "conflict",
+        "message": f"Stock of '{SKU}' is 23, not the expected 20. Nothing was changed; "
+        "read it again and retry.",
+        "current_quantity": 23,
+    }
+    assert on_hand(rtx) == 23
+    assert rows(rtx) == 1
+
+
+def test_patch_below_reserved_units_is_a_conflict_naming_them(api, rtx):
+    stock_reserve(quantities={rtx.pk: 5}, actor=Actor.system(), reference="ORD-2024-00001")
+
+    response = api.patch(URL, {"quantity": 4}, format="json")
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "error": "conflict",
+        "message": f"Cannot set stock of '{SKU}' to 4: 5 units are reserved by open orders.",
+        "reserved_quantity": 5,
+    }
+    assert on_hand(rtx) == 23
+
+
+def test_patch_down_to_reserved_units_leaves_none_available(api, rtx):
+    stock_reserve(quantities={rtx.pk: 5}, actor=Actor.system(), reference="ORD-2024-00001")
+
+    response = api.patch(URL, {"quantity": 5}, format="json")
+
+    assert response.status_code == 200
+    assert (response.json()["reserved"], response.json()["available"]) == (5, 0)
+
+
+def test_patch_unknown_sku_is_not_found_with_the_seed_message(api, db):
+    response = api.patch(URL, {"quantity": 45}, format="json")
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": "not_found",
+        "message": "SKU 'GPU-NV-4090-MSI-001' does not exist in inventory system",
+    }
+
+
+def test_patch_without_write_scope_is_forbidden_with_the_seed_message(client_for, rtx):
+    client = client_for("inventory:read", "products:read")
+
+    response = client.patch(URL, {"quantity": 45}, format="json")
+
+    assert response.status_code == 403
+    assert response.json() == {
+        "error": "forbidden",
+        "message": "Insufficient permissions to update inventory. Requires 'inventory:write' "
+        "scope.",
+    }
+    assert on_hand(rtx) == 23
+
+
+def test_patch_without_a_key_is_unauthorized(api_client, rtx):
+    response = api_client.patch(URL, {"quantity": 45}, format="json")
+
+    assert response.status_code == 401
+    assert response.json()["error"] == "unauthorized"
+    assert on_hand(rtx) == 23
+
+
+@pytest.mark.parametrize(
+    ("body", "details"),
+    [
+        ({}, ["Field 'quantity' is required"]),
+        ({"quantity": 1.5}, ["Field 'quantity' must be an integer"]),
+        ({"quantity": 45.0}, ["Field 'quantity' must be an integer"]),
+        ({"quantity": "2"}, ["Field 'quantity' must be an integer"]),
+        ({"quantity": True}, ["Field 'quantity' must be an integer"]),
+        ({"quantity": None}, ["Field 'quantity' must not be null"]),
+        ({"quantity": -1}, ["Field 'quantity' must be greater than or equal to 0"]),
+        ({"quantity": 10000}, ["Field 'quantity' must be less than or equal to 9999"]),
+        (
+            {"quantity": 1, "reason": "x" * 201},
+            ["Field 'reason' must have no more than 200 characters"],
+        ),
+        ({"quantity": 1, "reason": 5}, ["Field 'reason' must be a string"]),
+        ({"quantity": 1, "type": "theft"}, ["Field 'type' \"theft\" is not a valid choice"]),
+        (
+            {"quantity": 1, "expected_quantity": "23"},
+            ["Field 'expected_quantity' must be an integer"],
+        ),
+        ({"quantity": 1, "qty": 2}, ["Field 'qty' is not allowed"]),
+        ({"qty": 2}, ["Field 'quantity' is required", "Field 'qty' is not allowed"]),
+    ],
+)
+def test_patch_with_invalid_body_is_a_validation_error(api, rtx, body, details):
+    response = api.patch(URL, body, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "validation_error",
+        "message": "Invalid request body",
+        "details": details,
+    }
+    assert on_hand(rtx) == 23
+    assert rows(rtx) == 1
+
+
+def test_patch_with_a_json_array_body_is_a_validation_error(api, rtx):
+    response = api.patch(URL, [45], format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "validation_error"
+
+
+def test_patch_with_malformed_json_is_a_validation_error(api, rtx):
+    response = api.generic("PATCH", URL, '{"quantity": ', content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "validation_error"
+    assert on_hand(rtx) == 23
+
+
+def test_reason_of_exactly_200_characters_is_accepted(api, rtx):
+    response = api.patch(URL, {"quantity": 24, "reason": "x" * 200}, format="json")
+
+    assert response.status_code == 200
+
+
+def test_patch_replays_the_first_answer_for_a_repeated_idempotency_key(api, rtx):
+    first = api.patch(URL, {"quantity": 45}, format="json", HTTP_IDEMPOTENCY_KEY="sync-1")
+    stock_set(product_id=rtx.pk, quantity=50, actor=Actor.system())
+
+    again = api.patch(URL, {"quantity": 45}, format="json", HTTP_IDEMPOTENCY_KEY="sync-1")
+
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert on_hand(rtx) == 50
+    assert rows(rtx) == 3
+
+
+def test_patch_refuses_a_reused_idempotency_key_with_another_body(api, rtx):
+    api.patch(URL, {"quantity": 45}, format="json", HTTP_IDEMPOTENCY_KEY="sync-2")
+
+    response = api.patch(URL, {"quantity": 46}, format="json", HTTP_IDEMPOTENCY_KEY="sync-2")
+
+    assert response.status_code == 422
+    assert response.json()["error"] == "idempotency_key_reused"
+    assert on_hand(rtx) == 45
+
+
+def test_patch_replays_a_conflict_too(api, rtx):
+    body = {"quantity": 45, "expected_quantity": 1}
+    first = api.patch(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="sync-3")
+
+    again = api.patch(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="sync-3")
+
+    assert (first.status_code, again.status_code) == (409, 409)
+    assert again.json() == first.json()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_racing_patches_with_the_same_expected_quantity_let_exactly_one_win(make_api_key):
+    product = ProductFactory(sku=SKU, stock=23)
+    _, raw = make_api_key(scopes=["inventory:write"], owner="erp_sync")
+    barrier = threading.Barrier(2)
+    results: dict[int, object] = {}
+
+    def sync(quantity: int) -> None:
+        try:
+            client = APIClient()
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+            barrier.wait()
+            results[quantity] = client.patch(
+                URL, {"quantity": quantity, "expected_quantity": 23}, format="json"
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sync, args=(q,)) for q in (40, 50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    statuses = sorted(r.status_code for r in results.values())
+    assert statuses == [200, 409]
+    [winner] = [q for q, r in results.items() if r.status_code == 200]
+    [loser] = [r for r in results.values() if r.status_code == 409]
+    assert loser.json()["current_quantity"] == winner
+    assert on_hand(product) == winner
+    assert rows(product) == 2
+
+
+# GET /v1/inventory/{sku}
+
+
+def test_get_inventory_returns_counts_threshold_and_time(client_for, rtx):
+    stock_reserve(quantities={rtx.pk: 3}, actor=Actor.system(), reference="ORD-2024-00001")
+    client = client_for("inventory:read")
+
+    response = client.get(URL)
+
+    assert response.status_code == 200
+    record = StockRecord.objects.get(product=rtx)
+    assert response.json() == {
+        "sku": SKU,
+        "product_id": "PROD-4090-MSI-001",
+        "product_name": "NVIDIA GeForce RTX 4090 MSI Gaming X Trio",
+        "quantity": 23,
+        "reserved": 3,
+        "available": 20,
+        "low_stock_threshold": 5,
+        "low_stock": False,
+        "updated_at": record.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def test_get_inventory_needs_the_read_scope(client_for, rtx):
+    response = client_for("inventory:write").get(URL)
+
+    assert response.status_code == 403
+    assert response.json() == {
+        "error": "forbidden",
+        "message": "Insufficient permissions to read inventory. Requires 'inventory:read' scope.",
+    }
+
+
+def test_get_inventory_of_unknown_sku_is_not_found(api, db):
+    response = api.get("/v1/inventory/NOPE-1")
+
+    assert response.status_code == 404
+    assert response.json()["message"] == "SKU 'NOPE-1' does not exist in inventory system"
+
+
+# GET /v1/inventory/{sku}/movements
+
+
+@pytest.fixture
+def history(rtx):
+    """Opening 23, then a restock, a reservation, a release and a correction."""
+    actor = Actor.system()
+    stock_set(product_id=rtx.pk, quantity=30, actor=actor, kind="restock", reference="DN-1")
+    stock_reserve(quantities={rtx.pk: 4}, actor=actor, reference="ORD-2024-00001")
+    stock_release(quantities={rtx.pk: 4}, actor=actor, reference="ORD-2024-00001")
+    stock_set(product_id=rtx.pk, quantity=28, actor=actor, reason="Damaged in transit")
+    return rtx
+
+
+def test_movements_are_listed_newest_first(client_for, history):
+    response = client_for("inventory:read").get(f"{URL}/movements")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == 5
+    assert [m["kind"] for m in body["results"]] == [
+        "correction",
+        "release",
+        "reservation",
+        "restock",
+        "correction",
+    ]
+    latest = body["results"][0]
+    del latest["id"], latest["created_at"]
+    assert latest == {
+        "kind": "correction",
+        "quantity_change": -2,
+        "quantity_after": 28,
+        "reserved_change": 0,
+        "reserved_after": 0,
+        "available_after": 28,
+        "reason": "Damaged in transit",
+        "reference": "",
+        "source": "system",
+        "actor": "system",
+    }
+
+
+def test_movements_filter_by_kind(api, history):
+    response = api.get(f"{URL}/movements", {"kind": "restock"})
+
+    assert [m["reference"] for m in response.json()["results"]] == ["DN-1"]
+
+
+def test_movements_filter_by_date_range(api, history):
+    today = timezone.now().date()
+    yesterday = today - timedelta(days=1)
+
+    assert api.get(f"{URL}/movements", {"from": str(today)}).json()["count"] == 5
+    assert api.get(f"{URL}/movements", {"to": str(today)}).json()["count"] == 5
+    assert api.get(f"{URL}/movements", {"to": str(yesterday)}).json()["count"] == 0
+    assert (
+        api.get(f"{URL}/movements", {"from": str(today + timedelta(days=1))}).json()["count"] == 0
+    )
+
+
+def test_movements_filter_by_instants(api, rtx):
+    stock_set(product_id=rtx.pk, quantity=30, actor=Actor.system())
+    between = timezone.now()
+    stock_set(product_id=rtx.pk, quantity=31, actor=Actor.system())
+    instant = between.isoformat().replace("+00:00", "Z")
+
+    after = api.get(f"{URL}/movements", {"from": instant}).json()["results"]
+    before = api.get(f"{URL}/movements", {"to": instant}).json()["results"]
+
+    assert [m["quantity_after"] for m in after] == [31]
+    assert [m["quantity_after"] for m in before] == [30, 23]
+
+
+def test_movements_are_paginated(api, history):
+    response = api.get(f"{URL}/movements", {"page_size": 2, "page": 2})
+
+    body = response.json()
+    assert (body["count"], len(body["results"])) == (5, 2)
+    assert [m["kind"] for m in body["results"]] == ["reservation", "restock"]
+
+
+@pytest.mark.parametrize(
+    ("params", "detail"),
+    [
+        (
+            {"kind": "theft"},
+            "Field 'kind' must be one of: correction, restock, reservation, release, shipment",
+        ),
+        ({"from": "yesterday"}, "Field 'from' must be an ISO 8601 date or date-time"),
+        ({"to": "2024-13-45"}, "Field 'to' must be an ISO 8601 date or date-time"),
+    ],
+)
+def test_movements_with_invalid_filters_are_a_validation_error(api, history, params, detail):
+    response = api.get(f"{URL}/movements", params)
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "validation_error",
+        "message": "Invalid query parameters",
+        "details": [detail],
+    }
+
+
+def test_movements_of_unknown_sku_are_not_found(api, db):
+    response = api.get("/v1/inventory/NOPE-1/movements")
+
+    assert response.status_code == 404
+    assert response.json()["message"] == "SKU 'NOPE-1' does not exist in inventory system"
+
+
+def test_movements_need_the_read_scope(client_for, history):
+    response = client_for("orders:read").get(f"{URL}/movements")
+
+    assert response.status_code == 403
+    assert response.json()["message"] == (
+        "Insufficient permissions to read inventory. Requires 'inventory:read' scope."
+    )
+
+
+def test_movements_list_does_not_query_per_row(api, history, django_assert_max_num_queries):
+    with django_assert_max_num_queries(6):
+        response = api.get(f"{URL}/movements")
+
+    assert len(response.json()["results"]) == 5

@@ -2,7 +2,12 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from techparts.admin_login import LockoutAdminAuthenticationForm
 from techparts.api.views import UnknownEndpoint, healthz
+
+admin.site.login_form = LockoutAdminAuthenticationForm
+admin.site.site_header = "TechParts back office"
+admin.site.site_title = "TechParts"
 
 v1_patterns = [
     path("", include("catalog.urls")),

@@ -23,6 +23,9 @@ class ApiClient:
     def __str__(self) -> str:
         return self.owner
 
+    def get_username(self) -> str:
+        return self.owner
+
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     """`Authorization: Bearer tp_<prefix>_<secret>`; anything else is 401."""

@@ -1,0 +1,15 @@
+"""Settings for the test suite: the production settings, served over plain HTTP.
+
+Tests talk to the app over http://testserver and http://localhost (live server), so the
+HTTPS redirect and Secure-only cookies are off; everything else is exactly production's.
+Rate limits are raised so that suites firing hundreds of requests with one key are not
+throttled; the throttle tests set their own limits.
+"""
+
+import os
+
+os.environ.setdefault("HTTPS", "false")
+os.environ.setdefault("API_RATE_LIMIT_READ", "100000/minute")
+os.environ.setdefault("API_RATE_LIMIT_WRITE", "100000/minute")
+
+from techparts.settings import *  # noqa: F403

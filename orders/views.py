@@ -165,7 +165,7 @@ CANCEL_CONFLICT = OpenApiResponse(
             400: _validation_error(),
             403: _forbidden(ORDERS_WRITE),
             409: CREATE_CONFLICT,
-            **error_responses(401, 415, 422),
+            **error_responses(401, 415, 422, 429),
         },
     ),
     list=extend_schema(
@@ -176,7 +176,7 @@ CANCEL_CONFLICT = OpenApiResponse(
         responses={
             200: OrderSerializer(many=True),
             403: _forbidden(ORDERS_READ),
-            **error_responses(400, 401),
+            **error_responses(400, 401, 429),
         },
     ),
     retrieve=extend_schema(
@@ -187,7 +187,7 @@ CANCEL_CONFLICT = OpenApiResponse(
             200: OrderSerializer,
             403: _forbidden(ORDERS_READ),
             404: _not_found(),
-            **error_responses(401),
+            **error_responses(401, 429),
         },
     ),
     cancel=extend_schema(
@@ -201,7 +201,7 @@ CANCEL_CONFLICT = OpenApiResponse(
             404: _not_found(),
             403: _forbidden(ORDERS_WRITE),
             409: CANCEL_CONFLICT,
-            **error_responses(401, 415, 422),
+            **error_responses(401, 415, 422, 429),
         },
     ),
 )

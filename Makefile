@@ -27,9 +27,18 @@ run: venv
 
 ## Lint, then the whole suite on a real PostgreSQL, then once more on SQLite.
 test: venv lint
-	scripts/ensure-chromium.sh
+	scripts/ensure-test-tools.sh
 	scripts/with-postgres.sh $(PY) -m pytest
 	env -u DATABASE_URL $(PY) -m pytest
+
+## Production configuration under gunicorn (see README "Security and operations").
+serve: venv
+	@test -n "$$DATABASE_URL" || { echo "make serve needs DATABASE_URL (PostgreSQL)" >&2; exit 2; }
+	$(PY) manage.py check --deploy --fail-level WARNING
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py migrate --noinput
+	$(BIN)/gunicorn techparts.wsgi --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2} \
+		--timeout 30 --graceful-timeout 30 --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}"
 
 lint: venv
 	$(BIN)/ruff check .

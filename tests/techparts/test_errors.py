@@ -88,3 +88,56 @@ def test_healthz_reports_database_ok(client):
 
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok"}
+
+
+class TestRequestBodies:
+    """Body problems are caught before any service runs, and change nothing."""
+
+    @pytest.fixture
+    def product(self):
+        return ProductFactory(sku="GPU-NV-4090-MSI-001", stock=23)
+
+    def patch(self, api, body, content_type="application/json"):
+        return api.generic("PATCH", "/v1/inventory/GPU-NV-4090-MSI-001", body, content_type)
+
+    def assert_unchanged(self, product):
+        product.stock.refresh_from_db()
+        assert product.stock.on_hand == 23
+
+    def test_malformed_json_is_a_validation_error(self, api, product):
+        response = self.patch(api, '{"quantity": 45,')
+
+        assert response.status_code == 400
+        body = response.json()
+        assert body["error"] == "validation_error"
+        assert body["message"] == "Malformed JSON in request body"
+        assert body["details"][0].startswith("JSON parse error")
+        self.assert_unchanged(product)
+
+    @pytest.mark.parametrize("payload", ["[]", '"45"', "45", "null"])
+    def test_json_that_is_not_an_object_is_a_validation_error(self, api, product, payload):
+        response = self.patch(api, payload)
+
+        assert response.status_code == 400
+        assert response.json()["error"] == "validation_error"
+        self.assert_unchanged(product)
+
+    def test_non_utf8_body_is_a_validation_error(self, api, product):
+        response = self.patch(api, b'{"quantity": "\xff\xfe"}')
+
+        assert response.status_code == 400
+        assert response.json()["error"] == "validation_error"
+        self.assert_unchanged(product)
+
+    @pytest.mark.parametrize(
+        "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
+    )
+    def test_wrong_content_type_is_unsupported_media_type(self, api, product, content_type):
+        response = self.patch(api, "quantity=45", content_type=content_type)
+
+        assert response.status_code == 415
+        assert response.json() == {
+            "error": "unsupported_media_type",
+            "message": "Request body must be JSON: send 'Content-Type: application/json'.",
+        }
+        self.assert_unchanged(product)

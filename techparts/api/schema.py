@@ -2,7 +2,12 @@
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    inline_serializer,
+)
 from rest_framework import serializers
 
 from techparts.api.permissions import PUBLIC, required_scope
@@ -74,6 +79,12 @@ class ScopedAutoSchema(AutoSchema):
         # drf-spectacular hands each operation a view whose request carries that method.
         return required_scope(self.view)
 
+    def get_override_parameters(self):
+        parameters = list(super().get_override_parameters())
+        if _is_idempotent(self):
+            parameters.append(IDEMPOTENCY_PARAMETER)
+        return parameters
+
     def get_description(self):
         description = super().get_description() or ""
         scope = self._scope()
@@ -90,3 +101,122 @@ class ScopedAutoSchema(AutoSchema):
             {name: [scope] if scope else [] for name in requirement}
             for requirement in super().get_auth()
         ]
+
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    pattern=r"^[\x21-\x7e]{1,255}$",
+    description="Makes retries safe: the same key with the same body replays the first "
+    "answer (header `Idempotent-Replayed: true`); with a different body it is refused (422 "
+    "`idempotency_key_reused`); while the first request is still running, 409 `conflict`. "
+    "Scoped to the API key, kept 24 hours. 1-255 visible ASCII characters, e.g. a UUID.",
+)
+
+
+def _is_idempotent(auto_schema: AutoSchema) -> bool:
+    view = auto_schema.view
+    handler_name = getattr(view, "action", None) or auto_schema.method.lower()
+    return getattr(getattr(view, handler_name, None), "idempotent", False)
+
+
+# Errors every operation of a kind can answer, added by the hook below so that no endpoint
+# can forget one: (status, applies to the operation?)
+_STANDARD_ERRORS = [
+    (400, lambda op: "requestBody" in op or any(p["in"] == "query" for p in _params(op))),
+    (401, lambda op: _secured(op)),
+    (403, lambda op: _secured(op)),
+    (404, lambda op: any(p["in"] == "path" for p in _params(op))),
+    (409, lambda op: _has_header(op, "Idempotency-Key")),
+    (413, lambda op: "requestBody" in op),
+    (415, lambda op: "requestBody" in op),
+    (422, lambda op: _has_header(op, "Idempotency-Key")),
+    (429, lambda op: _secured(op)),
+]
+_ERROR_DESCRIPTIONS = {
+    400: "Invalid request (`validation_error`; `details` lists each problem)",
+    401: "Missing, malformed, unknown, revoked or expired API key (`unauthorized`)",
+    403: "The API key lacks the required scope (`forbidden`)",
+    404: "No such resource (`not_found`)",
+    409: "Conflicting state (`conflict`)",
+    413: "Request body too large (`payload_too_large`)",
+    415: "Body is not `application/json` (`unsupported_media_type`)",
+    422: "Idempotency-Key reused with a different body (`idempotency_key_reused`)",
+    429: "Rate limit exceeded (`rate_limited`); see the `Retry-After` header",
+}
+
+
+def _params(op: dict) -> list[dict]:
+    return op.get("parameters", [])
+
+
+def _secured(op: dict) -> bool:
+    return any(requirement for requirement in op.get("security", []))
+
+
+def _has_header(op: dict, name: str) -> bool:
+    return any(p["in"] == "header" and p["name"] == name for p in _params(op))
+
+
+def _forbid_unknown_properties(schema: dict, components: dict, seen: set[str]) -> None:
+    """Input objects refuse unknown fields (the API answers 400), so say so in the schema."""
+    ref = schema.get("$ref")
+    if ref:
+        name = ref.rsplit("/", 1)[-1]
+        if name in seen or name not in components:
+            return
+        seen.add(name)
+        schema = components[name]
+    if schema.get("type") == "object" and "properties" in schema:
+        schema.setdefault("additionalProperties", False)
+        for prop in schema["properties"].values():
+            _forbid_unknown_properties(prop, components, seen)
+    if "items" in schema:
+        _forbid_unknown_properties(schema["items"], components, seen)
+    for key in ("allOf", "oneOf", "anyOf"):
+        for sub in schema.get(key, []):
+            _forbid_unknown_properties(sub, components, seen)
+
+
+def postprocess_schema(result, generator, request, public):
+    """Document the standard error answers and closed input objects on every operation."""
+    components = result.setdefault("components", {}).setdefault("schemas", {})
+    components.setdefault(
+        "Error",
+        {
+            "type": "object",
+            "properties": {
+                "error": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {"type": "array", "items": {"type": "string"}},
+            },
+            "required": ["error", "message"],
+        },
+    )
+    error_ref = {"$ref": "#/components/schemas/Error"}
+    seen: set[str] = set()
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status, applies in _STANDARD_ERRORS:
+                if applies(operation) and str(status) not in responses:
+                    responses[str(status)] = {
+                        "description": _ERROR_DESCRIPTIONS[status],
+                        "content": {"application/json": {"schema": error_ref}},
+                    }
+            if "429" in responses:
+                responses["429"].setdefault(
+                    "headers",
+                    {
+                        "Retry-After": {
+                            "schema": {"type": "integer"},
+                            "description": "Seconds until the limit resets.",
+                        }
+                    },
+                )
+            body = operation.get("requestBody", {}).get("content", {})
+            for media in body.values():
+                _forbid_unknown_properties(media.get("schema", {}), components, seen)
+    return result

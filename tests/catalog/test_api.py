@@ -304,3 +304,14 @@ def test_api_never_answers_html_even_when_html_is_asked_for(api):
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     json.loads(response.content)
+
+
+@pytest.mark.parametrize("query", ["page=0", "page=-1", "page=abc", "page_size=0", "page_size=x"])
+def test_malformed_paging_is_a_validation_error(api, query):
+    ProductFactory()
+
+    response = api.get(f"/v1/products?{query}")
+
+    assert response.status_code == 400
+    name = query.split("=")[0]
+    assert response.json()["details"] == [f"Field '{name}' must be a positive integer"]

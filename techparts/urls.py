@@ -1,9 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from techparts.admin_login import LockoutAdminAuthenticationForm
-from techparts.api.views import UnknownEndpoint, healthz
+from techparts.api.views import DocsView, SchemaView, UnknownEndpoint, healthz
 
 admin.site.login_form = LockoutAdminAuthenticationForm
 admin.site.site_header = "TechParts back office"
@@ -13,8 +12,8 @@ v1_patterns = [
     path("", include("catalog.urls")),
     path("", include("inventory.urls")),
     path("", include("orders.urls")),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("schema/", SchemaView.as_view(), name="schema"),
+    path("docs/", DocsView.as_view(url_name="schema"), name="docs"),
 ]
 
 urlpatterns = [

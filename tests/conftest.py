@@ -12,8 +12,9 @@ def pytest_collection_modifyitems(config, items):
     if ON_POSTGRES:
         return
     skip = pytest.mark.skip(
-        reason="needs PostgreSQL: row locks (SELECT ... FOR UPDATE) and triggers do not exist "
-        "on SQLite; runs in the PostgreSQL pass of `make test`"
+        reason="needs PostgreSQL (row locks, triggers, or a database shared with other "
+        "processes, none of which SQLite's in-memory test database has); runs in the "
+        "PostgreSQL pass of `make test`"
     )
     for item in items:
         if "postgres" in item.keywords:

@@ -1,5 +1,6 @@
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -16,6 +17,16 @@ class UnknownEndpoint(APIView):
 
     def initial(self, request: Request, *args, **kwargs) -> None:
         raise exceptions.NotFound(f"No API endpoint at '{request.path}'")
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI document, public so that integrators can read it before holding a key."""
+
+    required_scopes = {"get": PUBLIC}
+
+
+class DocsView(SpectacularSwaggerView):
+    required_scopes = {"get": PUBLIC}
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

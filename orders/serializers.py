@@ -10,7 +10,6 @@ from catalog.models import Product
 from catalog.serializers import MoneyField
 from orders.models import Customer, Order, OrderLine
 from orders.services import MAX_LINES, OrderItem, ShippingAddress
-from techparts.api.errors import flatten_errors
 
 ZIP_PATTERN = re.compile(r"^\d{5}(?:-\d{4})?$")
 # USPS codes: the 50 states, DC, territories and military mail (AA, AE, AP).
@@ -186,17 +185,17 @@ class OrderCreateSerializer(StrictSerializer):
     def to_internal_value(self, data: Any) -> dict:
         if not isinstance(data, Mapping):
             raise _seed_error(["Request body must be a JSON object"])
-        details: list[str] = []
+        errors: dict[str, Any] = {}
         value: dict = {}
         try:
             value = super().to_internal_value(data)
         except serializers.ValidationError as exc:
-            details = flatten_errors(exc.detail)
-        customer, customer_errors = self._customer(data, details)
-        products, product_errors = self._products(data, details)
-        details += customer_errors + product_errors
-        if details:
-            raise _seed_error(details)
+            errors = dict(exc.detail)
+        # References are checked even when the shape has problems, so one answer lists all.
+        customer = self._customer(data, errors)
+        products = self._products(data, errors)
+        if errors:
+            raise serializers.ValidationError(_in_field_order(errors, self.fields))
         return {
             "customer": customer,
             "items": [
@@ -207,31 +206,35 @@ class OrderCreateSerializer(StrictSerializer):
         }
 
     @staticmethod
-    def _customer(data: Mapping, details: list[str]) -> tuple[Customer | None, list[str]]:
+    def _customer(data: Mapping, errors: dict[str, Any]) -> Customer | None:
         customer_id = data.get("customer_id")
-        if not isinstance(customer_id, str) or any("'customer_id'" in d for d in details):
-            return None, []
+        if not isinstance(customer_id, str) or "customer_id" in errors:
+            return None
         customer = Customer.objects.filter(customer_id=customer_id).first()
         if customer is None:
-            return None, [
-                f"Field 'customer_id' must be an existing customer ('{customer_id}' not found)"
+            errors["customer_id"] = [
+                ErrorDetail(
+                    f"must be an existing customer ('{customer_id}' not found)",
+                    code="does_not_exist",
+                )
             ]
-        return customer, []
+        return customer
 
     @staticmethod
-    def _products(data: Mapping, details: list[str]) -> tuple[dict[str, Product], list[str]]:
+    def _products(data: Mapping, errors: dict[str, Any]) -> dict[str, Product]:
         items = data.get("items")
-        if not isinstance(items, list) or not 1 <= len(items) <= MAX_LINES:
-            return {}, []
+        item_errors = _errors_by_index(errors.get("items"))
+        if not isinstance(items, list) or item_errors is None:
+            return {}  # not a list, or too short/long: the shape error says it all
         wanted = {
             index: item["product_id"]
             for index, item in enumerate(items)
             if isinstance(item, Mapping)
             and isinstance(item.get("product_id"), str)
-            and not any(f"'items[{index}].product_id'" in d for d in details)
+            and "product_id" not in item_errors.get(index, {})
         }
         if not wanted:
-            return {}, []
+            return {}
         # One query for every line; the stock record comes along for the service's checks.
         products = {
             product.public_id: product
@@ -239,13 +242,48 @@ class OrderCreateSerializer(StrictSerializer):
             .filter(public_id__in=set(wanted.values()))
             .select_related("stock")
         }
-        errors = [
-            f"Field 'items[{index}].product_id' must be an existing, active product "
-            f"('{public_id}' not found)"
-            for index, public_id in wanted.items()
-            if public_id not in products
-        ]
-        return products, errors
+        for index, public_id in wanted.items():
+            if public_id not in products:
+                item_errors[index] = {
+                    "product_id": [
+                        ErrorDetail(
+                            f"must be an existing, active product ('{public_id}' not found)",
+                            code="does_not_exist",
+                        )
+                    ],
+                    **item_errors.get(index, {}),
+                }
+        if item_errors:
+            errors["items"] = dict(sorted(item_errors.items()))
+        return products
+
+
+def _errors_by_index(detail: Any) -> dict[int, Any] | None:
+    """Return a list field's per-item errors by index; None when the list itself is wrong."""
+    if detail is None:
+        return {}
+    if isinstance(detail, list) and all(isinstance(error, Mapping) for error in detail):
+        # older DRF: one entry per item, {} when valid
+        return {index: error for index, error in enumerate(detail) if error}
+    if isinstance(detail, Mapping) and all(isinstance(key, int) for key in detail):
+        return dict(detail)
+    return None
+
+
+def _in_field_order(errors: dict[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the errors in the order the fields are declared (unknown fields last)."""
+    order = {name: position for position, name in enumerate(fields)}
+    ordered = dict(sorted(errors.items(), key=lambda item: order.get(item[0], len(order))))
+    child = getattr(fields.get("items"), "child", None)
+    by_index = _errors_by_index(ordered.get("items"))
+    if by_index and child is not None:
+        ordered["items"] = {
+            index: _in_field_order(dict(error), child.fields)
+            if isinstance(error, Mapping)
+            else error
+            for index, error in sorted(by_index.items())
+        }
+    return ordered
 
 
 class ShippingAddressOutputSerializer(serializers.Serializer):

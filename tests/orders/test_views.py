@@ -136,16 +136,30 @@ def test_every_problem_is_reported_in_one_answer(api, seed_body):
 
     details = post_invalid(api, body)
 
-    assert sorted(details) == sorted(
-        [
-            "Field 'items[1].quantity' must be at least 1",
-            "Field 'shipping_address.zip' must be a 5-digit ZIP code or ZIP+4 (94105-1234)",
-            "Field 'coupon' is not allowed",
-            "Field 'customer_id' must be an existing customer ('CUST-000000' not found)",
-            "Field 'items[0].product_id' must be an existing, active product "
-            "('PROD-NOPE-001' not found)",
-        ]
-    )
+    assert details == [
+        "Field 'customer_id' must be an existing customer ('CUST-000000' not found)",
+        "Field 'items[0].product_id' must be an existing, active product "
+        "('PROD-NOPE-001' not found)",
+        "Field 'items[1].quantity' must be at least 1",
+        "Field 'shipping_address.zip' must be a 5-digit ZIP code or ZIP+4 (94105-1234)",
+        "Field 'coupon' is not allowed",
+    ]
+
+
+def test_a_missing_customer_is_reported_with_line_problems(api, seed_body):
+    seed_body["customer_id"] = "CUST-424242"
+    seed_body["items"] = [
+        {"product_id": "PROD-4090-MSI-001", "quantity": 1.5},
+        {"product_id": "PROD-GONE-001", "quantity": "2"},
+    ]
+
+    assert post_invalid(api, seed_body) == [
+        "Field 'customer_id' must be an existing customer ('CUST-424242' not found)",
+        "Field 'items[0].quantity' must be an integer",
+        "Field 'items[1].product_id' must be an existing, active product "
+        "('PROD-GONE-001' not found)",
+        "Field 'items[1].quantity' must be an integer",
+    ]
 
 
 @pytest.mark.parametrize(

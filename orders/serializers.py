@@ -11,7 +11,7 @@ from catalog.serializers import MoneyField
 from orders.models import Customer, Order, OrderLine
 from orders.services import MAX_LINES, OrderItem, ShippingAddress
 
-ZIP_PATTERN = re.compile(r"^\d{5}(?:-\d{4})?$")
+ZIP_PATTERN = re.compile(r"[0-9]{5}(?:-[0-9]{4})?")
 # USPS codes: the 50 states, DC, territories and military mail (AA, AE, AP).
 US_STATES = frozenset(
     [
@@ -149,7 +149,7 @@ class ShippingAddressSerializer(StrictSerializer):
         return value.upper()
 
     def validate_zip(self, value: str) -> str:
-        if not ZIP_PATTERN.match(value):
+        if not ZIP_PATTERN.fullmatch(value):
             raise serializers.ValidationError("must be a 5-digit ZIP code or ZIP+4 (94105-1234)")
         return value
 

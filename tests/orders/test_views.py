@@ -239,6 +239,11 @@ def test_customer_id_must_be_a_string(api, seed_body):
         ("state", "ZZ", "must be a two-letter US state code, e.g. CA"),
         ("zip", "941050", "must be a 5-digit ZIP code or ZIP+4 (94105-1234)"),
         ("zip", "94105-12", "must be a 5-digit ZIP code or ZIP+4 (94105-1234)"),
+        (
+            "zip",
+            "\u0669\u0664\u0661\u0660\u0665",
+            "must be a 5-digit ZIP code or ZIP+4 (94105-1234)",
+        ),
         ("zip", 94105, "must be a string"),
         ("country", "DE", "must be 'US' (TechParts ships within the US only)"),
         ("street", "", "must not be blank"),

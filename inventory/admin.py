@@ -1,0 +1,350 @@
+"""Back office for stock: the stock list, audited corrections, and the read-only history.
+
+Counts are never edited as fields: corrections go through StockCorrectionForm, which calls the
+same services as the API, so every change is a ledger row naming the staff user.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import F, IntegerField, QuerySet
+from django.db.models.expressions import ExpressionWrapper
+from django.http import HttpRequest, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from inventory.charts import stock_chart_svg
+from inventory.exports import movement_csv_lines
+from inventory.forms import StockCorrectionForm
+from inventory.models import StockMovement, StockRecord
+from inventory.selectors import movement_list, stock_history_points
+from inventory.services import stock_threshold_set
+from techparts.actors import Actor
+from techparts.errors import DomainError
+
+CORRECT = "inventory.correct_stock"
+VIEW_HISTORY = "inventory.view_stockmovement"
+EXPORT = "inventory.export_movements"
+
+AVAILABLE = ExpressionWrapper(F("on_hand") - F("reserved"), output_field=IntegerField())
+
+
+class StockLevelFilter(admin.SimpleListFilter):
+    title = "stock level"
+    parameter_name = "level"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("low", "Low stock (at or below threshold)"),
+            ("out", "Out of stock (none available)"),
+            ("ok", "Above threshold"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "low":
+            return queryset.filter(available_units__lte=F("low_stock_threshold"))
+        if self.value() == "out":
+            return queryset.filter(available_units__lte=0)
+        if self.value() == "ok":
+            return queryset.filter(available_units__gt=F("low_stock_threshold"))
+        return queryset
+
+
+@admin.register(StockRecord)
+class StockRecordAdmin(admin.ModelAdmin):
+    list_display = [
+        "product_name",
+        "sku",
+        "on_hand",
+        "reserved",
+        "available",
+        "low_stock",
+        "low_stock_threshold",
+    ]
+    list_display_links = ["product_name", "sku"]
+    list_filter = [StockLevelFilter]
+    search_fields = ["product__sku", "product__name"]
+    list_select_related = ["product"]
+    ordering = ["product__sku"]
+    fields = [
+        "product",
+        "sku",
+        "on_hand",
+        "reserved",
+        "available",
+        "low_stock",
+        "low_stock_threshold",
+        "updated_at",
+    ]
+    readonly_fields = [
+        "product",
+        "sku",
+        "on_hand",
+        "reserved",
+        "available",
+        "low_stock",
+        "updated_at",
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(available_units=AVAILABLE)
+
+    def get_list_display(self, request):
+        if request.user.has_perm(VIEW_HISTORY):
+            return [*self.list_display, "history_link"]
+        return self.list_display
+
+    @admin.display(description="product", ordering="product__name")
+    def product_name(self, record: StockRecord) -> str:
+        return record.product.name
+
+    @admin.display(description="SKU", ordering="product__sku")
+    def sku(self, record: StockRecord) -> str:
+        return record.product.sku
+
+    @admin.display(description="available", ordering="available_units")
+    def available(self, record: StockRecord) -> int:
+        return record.available
+
+    @admin.display(description="low stock", boolean=True)
+    def low_stock(self, record: StockRecord) -> bool:
+        return record.is_low
+
+    @admin.display(description="history")
+    def history_link(self, record: StockRecord) -> str:
+        url = reverse("admin:inventory_stockrecord_movements", args=[record.pk])
+        return format_html('<a href="{}" class="history-link">Chart &amp; history</a>', url)
+
+    def has_add_permission(self, request):
+        return False  # a stock record comes with its product
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        stock_threshold_set(product_id=obj.product_id, low_stock_threshold=obj.low_stock_threshold)
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/correct/",
+                wrap(self.correct_view),
+                name="inventory_stockrecord_correct",
+            ),
+            path(
+                "<path:object_id>/movements/",
+                wrap(self.movements_view),
+                name="inventory_stockrecord_movements",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        record = self.get_object(request, object_id)
+        extra = {
+            "can_correct": request.user.has_perm(CORRECT),
+            "can_view_history": request.user.has_perm(VIEW_HISTORY),
+            "recent_movements": (
+                movement_list(product_id=record.product_id)[:10] if record else []
+            ),
+        }
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
+    def _record(self, object_id: str) -> StockRecord:
+        return get_object_or_404(StockRecord.objects.select_related("product"), pk=object_id)
+
+    def _context(self, request: HttpRequest, record: StockRecord, title: str) -> dict:
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": record,
+            "title": title,
+            "has_view_permission": self.has_view_permission(request, record),
+        }
+
+    def correct_view(self, request: HttpRequest, object_id: str):
+        """Show and apply the correction form; only clerks (correct_stock) may use it."""
+        if not request.user.has_perm(CORRECT):
+            raise PermissionDenied
+        record = self._record(object_id)
+        if request.method == "POST":
+            form = StockCorrectionForm(request.POST, record=record)
+            if form.is_valid():
+                try:
+                    result = form.save(actor=Actor.staff(request.user))
+                except DomainError as exc:
+                    form = self._refreshed_form(request, exc)
+                else:
+                    self.message_user(
+                        request,
+                        f"Stock of {record.product.sku} corrected: on hand "
+                        f"{result.previous_on_hand} → {result.record.on_hand} ({result.change:+d}).",
+                        messages.SUCCESS,
+                    )
+                    return redirect("admin:inventory_stockrecord_change", record.pk)
+        else:
+            form = StockCorrectionForm(record=record)
+        context = {
+            **self._context(request, record, f"Correct stock: {record.product.name}"),
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/inventory/stockrecord/correct.html", context)
+
+    def _refreshed_form(self, request: HttpRequest, exc: DomainError) -> StockCorrectionForm:
+        # The services refused against the current stock: show it, keep the clerk's input.
+        fresh = self._record(request.resolver_match.kwargs["object_id"])
+        data = request.POST.copy()
+        data["expected_on_hand"] = str(fresh.on_hand)
+        form = StockCorrectionForm(data, record=fresh)
+        form.full_clean()
+        form.add_error(None, exc.message)
+        return form
+
+    def movements_view(self, request: HttpRequest, object_id: str):
+        """A product's stock over time (SVG chart) and its movements, for history readers."""
+        if not request.user.has_perm(VIEW_HISTORY):
+            raise PermissionDenied
+        record = self._record(object_id)
+        page = Paginator(movement_list(product_id=record.product_id), 50).get_page(
+            request.GET.get("page")
+        )
+        context = {
+            **self._context(request, record, f"Stock history: {record.product.name}"),
+            "chart": stock_chart_svg(
+                stock_history_points(product_id=record.product_id), now=timezone.now()
+            ),
+            "page": page,
+            "history_url": reverse("admin:inventory_stockmovement_changelist")
+            + f"?product={record.product_id}",
+            "can_export": request.user.has_perm(EXPORT),
+            "export_url": reverse("admin:inventory_stockmovement_export")
+            + f"?product={record.product_id}",
+        }
+        return TemplateResponse(request, "admin/inventory/stockrecord/movements.html", context)
+
+
+class ProductFilter(admin.SimpleListFilter):
+    """Filter by product id (linked from a product's history page); lists only the chosen one."""
+
+    title = "product"
+    parameter_name = "product"
+
+    def lookups(self, request, model_admin):
+        value = self.value()
+        if not value:
+            return []
+        record = None
+        if value.isdigit():
+            record = StockRecord.objects.select_related("product").filter(product_id=value).first()
+        # Listing the chosen value keeps the filter active, so a bad id is an error, not ignored.
+        return [(value, record.product.sku if record else value)]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        if not value.isdigit():
+            raise IncorrectLookupParameters(f"Invalid product id {value!r}")
+        return queryset.filter(product_id=int(value))
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(admin.ModelAdmin):
+    """The stock ledger: read-only for everyone, superusers included."""
+
+    list_display = [
+        "created_at",
+        "sku",
+        "product_name",
+        "kind",
+        "on_hand_change",
+        "on_hand_after",
+        "reserved_change",
+        "reserved_after",
+        "available_after",
+        "actor_name",
+        "source",
+        "reason",
+        "reference",
+    ]
+    list_filter = [
+        "kind",
+        "source",
+        ("actor_name", admin.AllValuesFieldListFilter),
+        ProductFilter,
+    ]
+    date_hierarchy = "created_at"
+    search_fields = ["product__sku", "product__name", "reason", "reference"]
+    list_select_related = ["product"]
+    list_per_page = 100
+    show_full_result_count = False
+    readonly_fields = [field.name for field in StockMovement._meta.fields]
+
+    @admin.display(description="SKU", ordering="product__sku")
+    def sku(self, movement: StockMovement) -> str:
+        return movement.product.sku
+
+    @admin.display(description="product", ordering="product__name")
+    def product_name(self, movement: StockMovement) -> str:
+        return movement.product.name
+
+    @admin.display(description="on hand ±", ordering="on_hand_delta")
+    def on_hand_change(self, movement: StockMovement) -> str:
+        return f"{movement.on_hand_delta:+d}"
+
+    @admin.display(description="reserved ±", ordering="reserved_delta")
+    def reserved_change(self, movement: StockMovement) -> str:
+        return f"{movement.reserved_delta:+d}"
+
+    @admin.display(description="available after")
+    def available_after(self, movement: StockMovement) -> int:
+        return movement.available_after
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        return [
+            path(
+                "export/",
+                self.admin_site.admin_view(self.export_view),
+                name="inventory_stockmovement_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra = {"can_export": request.user.has_perm(EXPORT)}
+        return super().changelist_view(request, {**extra, **(extra_context or {})})
+
+    def filtered_queryset(self, request: HttpRequest) -> QuerySet[StockMovement]:
+        """Return exactly the rows the change list shows for these query parameters, all pages."""
+        return self.get_changelist_instance(request).queryset
+
+    def export_view(self, request: HttpRequest):
+        """Stream the filtered history as CSV (managers: export_movements)."""
+        if not request.user.has_perm(EXPORT):
+            raise PermissionDenied
+        try:
+            movements = self.filtered_queryset(request)
+        except IncorrectLookupParameters:
+            return HttpResponseRedirect(
+                reverse("admin:inventory_stockmovement_changelist") + "?e=1"
+            )
+        filename = f"stock-history-{timezone.now():%Y%m%d-%H%M%S}.csv"
+        return StreamingHttpResponse(
+            movement_csv_lines(movements),
+            content_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )

@@ -10,3 +10,7 @@ class OrderInvalid(DomainError):
 
 class OrderStatusConflict(Conflict):
     """The order is not in a status that allows the requested change; nothing changed."""
+
+
+class PendingUnitsCapExceeded(Conflict):
+    """The API key would hold more reserved units than it is allowed; nothing changed."""

@@ -18,9 +18,10 @@ from django.utils import timezone
 from catalog.models import Product
 from inventory.errors import InsufficientStock, Shortfall
 from inventory.services import stock_release, stock_reserve, stock_ship
-from orders.errors import OrderInvalid, OrderStatusConflict
+from orders.errors import OrderInvalid, OrderStatusConflict, PendingUnitsCapExceeded
 from orders.models import Customer, Order, OrderLine, TaxRate
 from techparts.actors import Actor
+from techparts.apikeys.models import ApiKey
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -110,6 +111,36 @@ def _check_stock_records(items: Sequence[OrderItem], quantities: Mapping[int, in
         raise InsufficientStock(shortfalls)
 
 
+def _check_pending_units_cap(*, actor: Actor, quantities: Mapping[int, int]) -> None:
+    """Refuse an order that would let one API key hold more than its cap of reserved units.
+
+    Without a cap one integrator (or a stolen key) could reserve the whole catalog and starve
+    everyone else (OWASP API6). The key's row is locked so that concurrent orders of the same
+    key are counted one after the other; other keys are not held up.
+    """
+    cap = settings.MAX_PENDING_UNITS_PER_API_KEY
+    if actor.api_key is None or not cap:
+        return
+    # FOR NO KEY UPDATE: it queues this key's orders but, unlike FOR UPDATE, does not block
+    # the key-share locks that inserting ledger rows and orders referencing the key take.
+    ApiKey.objects.select_for_update(no_key=True).filter(pk=actor.api_key.pk).first()
+    pending = (
+        OrderLine.objects.filter(
+            order__api_key=actor.api_key, order__status=Order.Status.PENDING
+        ).aggregate(units=Sum("quantity"))["units"]
+        or 0
+    )
+    requested = sum(quantities.values())
+    if pending + requested > cap:
+        raise PendingUnitsCapExceeded(
+            f"This API key already holds {pending} units in pending orders; placing "
+            f"{requested} more would exceed its cap of {cap}. Cancel or wait for pending "
+            "orders to ship, or ask TechParts to raise the cap.",
+            pending_units=pending,
+            cap=cap,
+        )
+
+
 @transaction.atomic
 def order_create(
     *,
@@ -126,6 +157,7 @@ def order_create(
     _check_items(items)
     quantities = _quantities(items)
     _check_stock_records(items, quantities)
+    _check_pending_units_cap(actor=actor, quantities=quantities)
 
     placed_at = timezone.now()
     lines = [

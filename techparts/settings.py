@@ -193,6 +193,8 @@ PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rst
 # FLAT_SHIPPING_FEE below it; estimated delivery is DELIVERY_TRANSIT_DAYS after the order date.
 FREE_SHIPPING_THRESHOLD = env_decimal("FREE_SHIPPING_THRESHOLD", "100.00")
 FLAT_SHIPPING_FEE = env_decimal("FLAT_SHIPPING_FEE", "9.99")
+# Most units one API key may hold reserved in pending orders at once (0 = no cap).
+MAX_PENDING_UNITS_PER_API_KEY = env_int("MAX_PENDING_UNITS_PER_API_KEY", 5000)
 DELIVERY_TRANSIT_DAYS = env_int("DELIVERY_TRANSIT_DAYS", 3)
 
 # How long an Idempotency-Key's first answer is kept for replay (hours).

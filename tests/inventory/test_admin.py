@@ -3,7 +3,9 @@ import io
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from inventory.models import StockMovement, StockRecord
@@ -494,3 +496,20 @@ def test_stock_page_links_to_product_history(manager, rtx):
 def test_admin_urls_are_named():
     assert reverse("admin:inventory_stockrecord_correct", args=[1]).endswith("/1/correct/")
     assert reverse("admin:inventory_stockmovement_export") == EXPORT
+
+
+@pytest.mark.parametrize("url", [STOCK_LIST, HISTORY])
+def test_admin_lists_use_the_same_number_of_queries_for_more_rows(manager, url):
+    client = client_as(manager)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    ProductFactory.create_batch(2, stock=5)
+    few = queries()
+    ProductFactory.create_batch(20, stock=5)
+    many = queries()
+
+    assert few == many

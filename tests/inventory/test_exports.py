@@ -88,13 +88,8 @@ def test_streaming_memory_does_not_grow_with_the_number_of_rows():
 
 
 def test_admin_export_streams_every_row_with_queries_independent_of_row_count(
-    django_assert_max_num_queries, inventory_groups
+    django_assert_max_num_queries, manager
 ):
-    from inventory.roles import MANAGERS
-    from tests.factories import UserFactory
-
-    manager = UserFactory(username="manager")
-    manager.groups.add(inventory_groups[MANAGERS])
     client = Client()
     client.force_login(manager)
     product = ProductFactory(stock=0)

@@ -2,17 +2,18 @@ import django_filters
 from django.db.models import F, Q
 
 from catalog.models import Product
+from techparts.api.filters import BooleanFilter, PriceFilter, StrictFilterSet
 
 
-class ProductFilter(django_filters.FilterSet):
+class ProductFilter(StrictFilterSet):
     category = django_filters.CharFilter(field_name="category__slug", help_text="Category slug.")
     manufacturer = django_filters.CharFilter(lookup_expr="iexact")
-    min_price = django_filters.NumberFilter(field_name="price", lookup_expr="gte")
-    max_price = django_filters.NumberFilter(field_name="price", lookup_expr="lte")
-    in_stock = django_filters.BooleanFilter(
+    min_price = PriceFilter(field_name="price", lookup_expr="gte")
+    max_price = PriceFilter(field_name="price", lookup_expr="lte")
+    in_stock = BooleanFilter(
         method="filter_in_stock", help_text="true: available > 0; false: none available."
     )
-    low_stock = django_filters.BooleanFilter(
+    low_stock = BooleanFilter(
         method="filter_low_stock",
         help_text="true: available at or below the product's low-stock threshold; false: above it.",
     )

@@ -6,7 +6,7 @@ import re
 import time
 import uuid
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 
 logger = logging.getLogger("techparts.requests")
 
@@ -45,3 +45,15 @@ class RequestIdMiddleware:
             )
         )
         return response
+
+
+class RejectNulPathMiddleware:
+    """Answer 404 for a path with a NUL byte: no route has one, and no database can store it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path:
+            raise Http404("No such path")
+        return self.get_response(request)

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "techparts.middleware.RequestIdMiddleware",
+    "techparts.middleware.RejectNulPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -213,7 +214,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
+        "techparts.api.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "techparts.api.pagination.PageNumberPagination",
     "DEFAULT_SCHEMA_CLASS": "techparts.api.schema.ScopedAutoSchema",

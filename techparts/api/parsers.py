@@ -2,7 +2,7 @@ import io
 
 from django.conf import settings
 from rest_framework import parsers, status
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ParseError
 
 
 class PayloadTooLarge(APIException):
@@ -24,4 +24,23 @@ class JSONParser(parsers.JSONParser):
         body = stream.read(limit + 1)
         if len(body) > limit:
             raise PayloadTooLarge(limit)
-        return super().parse(io.BytesIO(body), media_type, parser_context)
+        try:
+            data = super().parse(io.BytesIO(body), media_type, parser_context)
+        except RecursionError as exc:
+            raise ParseError("JSON parse error - nested too deeply") from exc
+        if _has_lone_surrogate(data):
+            # JSON allows "\ud800" escapes that are not characters; nothing can store them.
+            raise ParseError(
+                "JSON parse error - string contains an invalid \\u escape (lone surrogate)"
+            )
+        return data
+
+
+def _has_lone_surrogate(value) -> bool:
+    if isinstance(value, str):
+        return any("\ud800" <= char <= "\udfff" for char in value)
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False

@@ -125,10 +125,14 @@ def _is_idempotent(auto_schema: AutoSchema) -> bool:
 # Errors every operation of a kind can answer, added by the hook below so that no endpoint
 # can forget one: (status, applies to the operation?)
 _STANDARD_ERRORS = [
-    (400, lambda op: "requestBody" in op or any(p["in"] == "query" for p in _params(op))),
+    (
+        400,
+        lambda op: "requestBody" in op or any(p["in"] in ("query", "header") for p in _params(op)),
+    ),
     (401, lambda op: _secured(op)),
     (403, lambda op: _secured(op)),
-    (404, lambda op: any(p["in"] == "path" for p in _params(op))),
+    # unknown ids, and pages past the end of a list
+    (404, lambda op: any(p["in"] == "path" or p["name"] == "page" for p in _params(op))),
     (409, lambda op: _has_header(op, "Idempotency-Key")),
     (413, lambda op: "requestBody" in op),
     (415, lambda op: "requestBody" in op),

@@ -1,3 +1,4 @@
+import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -13,12 +14,16 @@ def format_key(prefix: str, secret: str) -> str:
     return f"{KEY_PREFIX}_{prefix}_{secret}"
 
 
+KEY_SHAPE = re.compile(rf"^{KEY_PREFIX}_([0-9a-f]{{8}})_([A-Za-z0-9_-]{{20,128}})$")
+
+
 def split_key(raw: str) -> tuple[str, str] | None:
-    """Return (prefix, secret) of a key string, or None when it is not shaped like a key."""
-    parts = raw.split("_", 2)
-    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
-        return None
-    return parts[1], parts[2]
+    """Return (prefix, secret) of a key string, or None when it is not shaped like a key.
+
+    Checked before any query, so junk never reaches the database.
+    """
+    match = KEY_SHAPE.match(raw)
+    return (match.group(1), match.group(2)) if match else None
 
 
 @transaction.atomic

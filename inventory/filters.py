@@ -1,4 +1,4 @@
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import django_filters
 from django import forms
@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from inventory.models import StockMovement
+from techparts.api.filters import StrictFilterSet
 
 
 class DateOrDateTimeField(forms.Field):
@@ -22,6 +23,11 @@ class DateOrDateTimeField(forms.Field):
             parsed = None
         if parsed is None:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        if isinstance(parsed, datetime) and timezone.is_aware(parsed):
+            try:  # to UTC: the database refuses odd offsets such as -22:46
+                parsed = parsed.astimezone(UTC)
+            except OverflowError as exc:
+                raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from exc
         return parsed
 
 
@@ -45,7 +51,7 @@ class DateOrDateTimeFilter(django_filters.Filter):
         return qs.filter(**{f"{self.field_name}__{lookup}": instant})
 
 
-class StockMovementFilter(django_filters.FilterSet):
+class StockMovementFilter(StrictFilterSet):
     kind = django_filters.ChoiceFilter(
         choices=StockMovement.Kind.choices,
         help_text="Only movements of this kind.",

@@ -1,49 +1,9 @@
 from rest_framework import serializers
-from rest_framework.exceptions import ErrorDetail
 
 from inventory.models import StockMovement, StockRecord
+from techparts.api.serializers import StrictCharField, StrictIntegerField, StrictSerializer
 
 MAX_QUANTITY = 9999
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer only: 1.5, 2.0, "2" and true are refused rather than coerced."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictCharField(serializers.CharField):
-    """A JSON string only: numbers and booleans are refused rather than coerced."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictSerializer(serializers.Serializer):
-    """Refuse fields the endpoint does not know, so a typo is not silently ignored."""
-
-    def to_internal_value(self, data):
-        unknown = {}
-        if isinstance(data, dict):
-            unknown = {
-                name: [ErrorDetail("is not allowed", code="unknown_field")]
-                for name in data
-                if name not in self.fields
-            }
-        try:
-            value = super().to_internal_value(data)
-        except serializers.ValidationError as exc:
-            if unknown and isinstance(exc.detail, dict):
-                raise serializers.ValidationError({**exc.detail, **unknown}) from exc
-            raise
-        if unknown:
-            raise serializers.ValidationError(unknown)
-        return value
 
 
 class StockUpdateInputSerializer(StrictSerializer):

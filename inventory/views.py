@@ -31,15 +31,6 @@ SKU_PARAMETER = OpenApiParameter(
     OpenApiParameter.PATH,
     description="Product SKU, e.g. `GPU-NV-4090-MSI-001`.",
 )
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    "Idempotency-Key",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="Any unique string (1-255 printable characters). A retry with the same key "
-    "and body gets the first answer again (header `Idempotent-Replayed: true`) and changes "
-    "nothing; the same key with another body is refused with 422.",
-)
 
 
 def _not_found(message: str) -> OpenApiResponse:
@@ -144,7 +135,7 @@ class InventoryView(views.APIView):
         "corrections). Writes one entry in the stock history (kind `correction`, or "
         '`restock` with `"type": "restock"`) naming the key\'s owner; an unchanged quantity '
         "writes nothing and answers `change` 0. Unknown body fields are refused.",
-        parameters=[SKU_PARAMETER, IDEMPOTENCY_PARAMETER],
+        parameters=[SKU_PARAMETER],
         request=StockUpdateInputSerializer,
         responses={
             200: StockUpdateSerializer,

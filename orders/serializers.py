@@ -2,7 +2,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
@@ -10,6 +9,7 @@ from catalog.models import Product
 from catalog.serializers import MoneyField
 from orders.models import Customer, Order, OrderLine
 from orders.services import MAX_LINES, OrderItem, ShippingAddress
+from techparts.api.serializers import StrictCharField, StrictIntegerField, StrictSerializer
 
 ZIP_PATTERN = re.compile(r"[0-9]{5}(?:-[0-9]{4})?")
 # USPS codes: the 50 states, DC, territories and military mail (AA, AE, AP).
@@ -77,54 +77,6 @@ US_STATES = frozenset(
     ]
 )
 MAX_QUANTITY = 999
-
-
-class StrictCharField(serializers.CharField):
-    """A JSON string only: numbers and booleans are refused, not turned into text."""
-
-    default_error_messages = {"invalid": "must be a string"}
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-@extend_schema_field({"type": "integer"})
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer only: 1.5, 2.0, "2" and true are refused."""
-
-    default_error_messages = {
-        "invalid": "must be an integer",
-        "min_value": "must be at least {min_value}",
-        "max_value": "must be at most {max_value}",
-    }
-
-    def to_internal_value(self, data: Any) -> int:
-        if type(data) is not int:  # bool is a subclass of int: refuse it too
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictSerializer(serializers.Serializer):
-    """An input object whose unknown fields are refused rather than silently ignored."""
-
-    default_error_messages = {"invalid": "must be an object"}
-
-    def to_internal_value(self, data: Any) -> dict:
-        errors: dict[str, Any] = {}
-        value: dict = {}
-        try:
-            value = super().to_internal_value(data)
-        except serializers.ValidationError as exc:
-            errors = dict(exc.detail)
-        if isinstance(data, Mapping):
-            for name in data:
-                if name not in self.fields:
-                    errors[name] = [ErrorDetail("is not allowed", code="unknown_field")]
-        if errors:
-            raise serializers.ValidationError(errors)
-        return value
 
 
 class OrderItemInputSerializer(StrictSerializer):

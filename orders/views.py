@@ -2,7 +2,6 @@ from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     OpenApiExample,
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
@@ -23,16 +22,6 @@ from techparts.api.permissions import scope_denied_message
 from techparts.api.schema import ErrorSerializer, error_responses
 from techparts.apikeys.scopes import ORDERS_READ, ORDERS_WRITE
 from techparts.idempotency.services import idempotent
-
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key",
-    location=OpenApiParameter.HEADER,
-    required=False,
-    description="Up to 255 characters, unique per request you mean to make once. A retry with "
-    "the same key and body gets the first answer again (header `Idempotent-Replayed: true`); "
-    "the same key with another body is refused (422 `idempotency_key_reused`); a retry while "
-    "the first is still running gets 409 `conflict`. Keys are kept 24 hours per API key.",
-)
 
 InsufficientStockSerializer = inline_serializer(
     name="InsufficientStockError",
@@ -159,7 +148,6 @@ CANCEL_CONFLICT = OpenApiResponse(
         "threshold) and reserves every line's stock, all or nothing. `items_count` is the "
         "number of lines. The `Location` header names the new order. Scope `orders:write`.",
         request=OrderCreateSerializer,
-        parameters=[IDEMPOTENCY_KEY],
         responses={
             201: OrderCreatedSerializer,
             400: _validation_error(),
@@ -195,7 +183,6 @@ CANCEL_CONFLICT = OpenApiResponse(
         description="Cancels a pending order and releases its reserved stock. Any other "
         "status is `conflict`. Scope `orders:write`.",
         request=None,
-        parameters=[IDEMPOTENCY_KEY],
         responses={
             200: OrderSerializer,
             404: _not_found(),

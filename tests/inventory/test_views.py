@@ -208,8 +208,8 @@ def test_patch_without_a_key_is_unauthorized(api_client, rtx):
         ({"quantity": "2"}, ["Field 'quantity' must be an integer"]),
         ({"quantity": True}, ["Field 'quantity' must be an integer"]),
         ({"quantity": None}, ["Field 'quantity' must not be null"]),
-        ({"quantity": -1}, ["Field 'quantity' must be greater than or equal to 0"]),
-        ({"quantity": 10000}, ["Field 'quantity' must be less than or equal to 9999"]),
+        ({"quantity": -1}, ["Field 'quantity' must be at least 0"]),
+        ({"quantity": 10000}, ["Field 'quantity' must be at most 9999"]),
         (
             {"quantity": 1, "reason": "x" * 201},
             ["Field 'reason' must have no more than 200 characters"],

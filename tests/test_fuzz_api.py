@@ -41,8 +41,6 @@ def test_the_api_conforms_to_its_schema_under_fuzzing(live_server, tmp_path):
         str(EXAMPLES),
         "--seed",
         str(SEED),
-        "--workers",
-        "2",
         "--generation-database",
         "none",
         "--no-color",

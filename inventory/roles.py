@@ -25,9 +25,14 @@ GROUP_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
 }
 
 
-def ensure_groups(group_model, permission_model) -> None:
-    """Create the inventory groups if missing and give each exactly its permissions."""
-    for name, wanted in GROUP_PERMISSIONS.items():
+def ensure_groups(
+    group_model, permission_model, groups: dict[str, list[tuple[str, str]]] | None = None
+) -> None:
+    """Create the groups if missing and give each exactly its permissions.
+
+    `groups` defaults to the inventory roles; other apps pass their own (orders.roles).
+    """
+    for name, wanted in (GROUP_PERMISSIONS if groups is None else groups).items():
         group, _ = group_model.objects.get_or_create(name=name)
         permissions = [
             permission_model.objects.get(content_type__app_label=app_label, codename=codename)

@@ -3,7 +3,8 @@
 Tests talk to the app over http://testserver and http://localhost (live server), so the
 HTTPS redirect and Secure-only cookies are off; everything else is exactly production's.
 Rate limits are raised so that suites firing hundreds of requests with one key are not
-throttled; the throttle tests set their own limits.
+throttled; the throttle tests set their own limits. Passwords use a fast hash: the real one
+is slow on purpose, and the suite creates hundreds of staff users.
 """
 
 import os
@@ -13,3 +14,5 @@ os.environ.setdefault("API_RATE_LIMIT_READ", "100000/minute")
 os.environ.setdefault("API_RATE_LIMIT_WRITE", "100000/minute")
 
 from techparts.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

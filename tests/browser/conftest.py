@@ -89,11 +89,6 @@ def page(browser, request, _fresh_artifacts):
         context.close()
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def inventory_groups(transactional_db):
     ensure_groups(Group, Permission)  # transactional tests flush the migration-made groups

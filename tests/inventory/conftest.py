@@ -35,9 +35,3 @@ def staff(db):
 @pytest.fixture
 def superuser(db):
     return UserFactory(username="root", is_superuser=True)
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # The default hasher is deliberately slow; these tests create many staff users.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -119,3 +119,41 @@ def test_tax_rates_and_customers_are_editable(client, manager):
     assert response.status_code == 302
     assert client.get("/admin/orders/taxrate/").status_code == 200
     assert client.get("/admin/orders/customer/").status_code == 200
+
+
+def test_an_order_clerk_can_ship_but_not_edit_money_or_delete(client, place_order):
+    from django.contrib.auth.models import Group, Permission
+
+    from inventory.roles import ensure_groups
+    from orders.roles import GROUP_PERMISSIONS, ORDER_CLERKS
+
+    ensure_groups(Group, Permission, GROUP_PERMISSIONS)  # flushed by transactional tests
+    clerk = UserFactory(username="orderclerk")
+    clerk.groups.add(Group.objects.get(name=ORDER_CLERKS))
+    client.force_login(clerk)
+    order = place_order((ProductFactory(stock=5), 1))
+
+    run_action(client, "mark_shipped", order)
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.SHIPPED
+    assert order.status_changed_by == "orderclerk"
+    assert client.post(f"{CHANGELIST}{order.pk}/delete/", {"post": "yes"}).status_code == 403
+    from orders.models import TaxRate
+
+    rate = TaxRate.objects.first()
+    response = client.post(
+        f"/admin/orders/taxrate/{rate.pk}/change/", {"state": rate.state, "rate": "0"}
+    )
+    assert response.status_code == 403  # tax rates are for managers and admins to change
+
+
+def test_staff_without_the_role_cannot_ship(client, place_order):
+    client.force_login(UserFactory(username="someone"))
+    order = place_order((ProductFactory(stock=5), 1))
+
+    response = run_action(client, "mark_shipped", order)
+
+    assert response.status_code == 403
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING

@@ -1,0 +1,33 @@
+"""Create the `Order clerks` group, who move orders through their lifecycle in the admin."""
+
+from django.contrib.auth.management import create_permissions
+from django.db import migrations
+
+from inventory.roles import ensure_groups
+from orders.roles import GROUP_PERMISSIONS
+
+
+def create_groups(apps, schema_editor):
+    # Permissions are normally created after all migrations (post_migrate); make them now.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, verbosity=0)
+        app_config.models_module = None
+    ensure_groups(
+        apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), GROUP_PERMISSIONS
+    )
+
+
+def remove_groups(apps, schema_editor):
+    apps.get_model("auth", "Group").objects.filter(name__in=list(GROUP_PERMISSIONS)).delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
+        ("orders", "0001_initial"),
+        ("inventory", "0004_inventory_groups"),
+    ]
+
+    operations = [migrations.RunPython(create_groups, remove_groups)]

@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from catalog.models import Category, Product
 from inventory.models import StockRecord
@@ -17,8 +19,8 @@ class StockInline(admin.StackedInline):
     """Stock is shown here and changed only through audited corrections (inventory app)."""
 
     model = StockRecord
-    fields = ["on_hand", "reserved", "available", "low_stock_threshold"]
-    readonly_fields = ["on_hand", "reserved", "available", "low_stock_threshold"]
+    fields = ["on_hand", "reserved", "available", "low_stock_threshold", "stock_links"]
+    readonly_fields = fields
     can_delete = False
     extra = 0
     max_num = 0
@@ -26,6 +28,14 @@ class StockInline(admin.StackedInline):
     @admin.display(description="available")
     def available(self, record):
         return record.available
+
+    @admin.display(description="stock")
+    def stock_links(self, record):
+        return format_html(
+            '<a href="{}">Correct stock</a> · <a href="{}">History and chart</a>',
+            reverse("admin:inventory_stockrecord_correct", args=[record.pk]),
+            reverse("admin:inventory_stockrecord_movements", args=[record.pk]),
+        )
 
 
 @admin.register(Product)

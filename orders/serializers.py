@@ -143,6 +143,10 @@ class OrderCreateSerializer(StrictSerializer):
             value = super().to_internal_value(data)
         except serializers.ValidationError as exc:
             errors = dict(exc.detail)
+        items = data.get("items")
+        if isinstance(items, list) and len(items) > MAX_LINES:
+            # An oversized order is refused on its size alone, before any database work.
+            raise serializers.ValidationError(_in_field_order(errors, self.fields))
         # References are checked even when the shape has problems, so one answer lists all.
         customer = self._customer(data, errors)
         products = self._products(data, errors)

@@ -625,3 +625,16 @@ def test_a_cancel_retried_with_its_key_replays_the_success(api, seed_body):
 
     assert first.status_code == retry.status_code == 200
     assert retry.json() == first.json()
+
+
+def test_an_order_over_50_lines_is_refused_before_any_database_work(
+    api, customer, django_assert_num_queries
+):
+    body = order_body(*[(f"PROD-LINE-{n:03d}", 1) for n in range(51)])
+    api.get("/v1/orders")  # the key's first use of the minute records last_used_at
+
+    with django_assert_num_queries(1):  # the API key lookup, nothing else
+        response = api.post("/v1/orders", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["details"] == ["Field 'items' must contain at most 50 items"]

@@ -14,6 +14,10 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from catalog.models import Product
+from orders.models import Customer
+from orders.services import OrderItem, ShippingAddress, order_create
+from techparts.actors import Actor
 from techparts.apikeys.scopes import ALL_SCOPES
 from techparts.apikeys.services import api_key_create
 
@@ -26,7 +30,15 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 @pytest.mark.django_db(transaction=True)
 def test_the_api_conforms_to_its_schema_under_fuzzing(live_server, tmp_path):
     call_command("seed_demo", stdout=io.StringIO())
-    _, key = api_key_create(name="fuzz", owner="api_user_12345", scopes=ALL_SCOPES)
+    api_key, key = api_key_create(name="fuzz", owner="api_user_12345", scopes=ALL_SCOPES)
+    order = order_create(
+        customer=Customer.objects.get(customer_id="CUST-789012"),
+        items=[OrderItem(product=Product.objects.get(public_id="PROD-5950X-AMD-001"), quantity=1)],
+        shipping_address=ShippingAddress(
+            street="123 Tech Lane", city="San Francisco", state="CA", zip="94105"
+        ),
+        actor=Actor.api(api_key),
+    )
     artifacts = ROOT / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     command = [
@@ -53,7 +65,7 @@ def test_the_api_conforms_to_its_schema_under_fuzzing(live_server, tmp_path):
     result = subprocess.run(
         command,
         cwd=ROOT,
-        env={**os.environ, "FUZZ_API_KEY": key},
+        env={**os.environ, "FUZZ_API_KEY": key, "FUZZ_ORDER_ID": order.order_id},
         capture_output=True,
         text=True,
         timeout=1800,

@@ -1,6 +1,6 @@
 """Playwright (sync API) against pytest-django's live server, in the OS's headless Chromium.
 
-The browser is Debian's `chromium` (scripts/ensure-chromium.sh installs it); Playwright never
+The browser is Debian's `chromium` (scripts/ensure-test-tools.sh installs it); Playwright never
 downloads one. A failing test leaves a full-page screenshot in test-artifacts/browser-<db>/,
 which each run empties first so what is there belongs to the last run.
 """
@@ -51,7 +51,7 @@ def browser():
     if not Path(CHROMIUM).exists():
         pytest.skip(
             f"Chromium not found at {CHROMIUM}: install Debian's chromium package "
-            "(scripts/ensure-chromium.sh) or set CHROMIUM_PATH; browser tests never download one"
+            "(scripts/ensure-test-tools.sh) or set CHROMIUM_PATH; browser tests never download one"
         )
     from playwright.sync_api import sync_playwright
 

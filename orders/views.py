@@ -23,16 +23,27 @@ from techparts.api.schema import ErrorSerializer, error_responses
 from techparts.apikeys.scopes import ORDERS_READ, ORDERS_WRITE
 from techparts.idempotency.services import idempotent
 
-InsufficientStockSerializer = inline_serializer(
-    name="InsufficientStockError",
+# 409 on create is one of three bodies, told apart by `error` (and each one's extra fields).
+OrderConflictSerializer = inline_serializer(
+    name="OrderCreateConflict",
     fields={
-        "error": serializers.CharField(),
+        "error": serializers.CharField(help_text="`insufficient_stock` or `conflict`."),
         "message": serializers.CharField(),
         "available_quantity": serializers.IntegerField(
-            help_text="Units available of the first short product."
+            required=False,
+            help_text="insufficient_stock: units available of the first short product.",
         ),
         "details": serializers.ListField(
-            child=serializers.CharField(), help_text="One sentence per short product."
+            child=serializers.CharField(),
+            required=False,
+            help_text="insufficient_stock: one sentence per short product.",
+        ),
+        "pending_units": serializers.IntegerField(
+            required=False,
+            help_text="conflict (cap): units this API key already holds in pending orders.",
+        ),
+        "cap": serializers.IntegerField(
+            required=False, help_text="conflict (cap): the most units one key may hold."
         ),
     },
 )
@@ -92,10 +103,11 @@ def _validation_error() -> OpenApiResponse:
 
 
 CREATE_CONFLICT = OpenApiResponse(
-    InsufficientStockSerializer,
+    OrderConflictSerializer,
     description="`insufficient_stock`: a product has fewer units available than ordered "
-    "(nothing was reserved), or `conflict`: a request with this Idempotency-Key is still "
-    "being processed.",
+    "(nothing was reserved); or `conflict`: the order would take this API key over its cap of "
+    "units in pending orders (`pending_units`, `cap`), or a request with this Idempotency-Key "
+    "is still being processed.",
     examples=[
         OpenApiExample(
             "insufficient_stock",
@@ -115,6 +127,18 @@ CREATE_CONFLICT = OpenApiResponse(
                 "error": "conflict",
                 "message": "A request with Idempotency-Key 'abc' is still being processed. "
                 "Retry shortly.",
+            },
+            status_codes=["409"],
+        ),
+        OpenApiExample(
+            "pending_units_cap",
+            value={
+                "error": "conflict",
+                "message": "This API key already holds 4990 units in pending orders; placing "
+                "20 more would exceed its cap of 5000. Cancel or wait for pending orders to "
+                "ship, or ask TechParts to raise the cap.",
+                "pending_units": 4990,
+                "cap": 5000,
             },
             status_codes=["409"],
         ),

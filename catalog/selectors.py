@@ -1,4 +1,13 @@
-from django.db.models import Case, ExpressionWrapper, F, IntegerField, Prefetch, Value, When
+from django.db.models import (
+    Case,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Prefetch,
+    QuerySet,
+    Value,
+    When,
+)
 
 from catalog.models import Product
 
@@ -10,7 +19,7 @@ AVAILABLE = Case(
 )
 
 
-def product_list() -> "ProductQuerySet":  # noqa: F821
+def product_list() -> QuerySet[Product]:
     """Return active products with everything the API renders, in a fixed number of queries."""
     related = Product.objects.active().select_related("stock").order_by("public_id")
     return (

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -148,7 +149,7 @@ def exception_handler(exc: Exception, context: dict) -> Response:
 
 
 # Django-level handlers: errors raised outside DRF views (unknown URLs, middleware failures).
-def _json_or_default(request: HttpRequest) -> bool:
+def _is_api_path(request: HttpRequest) -> bool:
     return request.path.startswith("/v1/") or request.path == "/v1"
 
 
@@ -157,32 +158,24 @@ def json_error_response(status_code: int, code: str, message: str) -> JsonRespon
 
 
 def handler400(request: HttpRequest, exception: Exception | None = None):
-    from django.views import defaults
-
-    if _json_or_default(request):
+    if _is_api_path(request):
         return json_error_response(400, "validation_error", "Bad request")
     return defaults.bad_request(request, exception)
 
 
 def handler403(request: HttpRequest, exception: Exception | None = None):
-    from django.views import defaults
-
-    if _json_or_default(request):
+    if _is_api_path(request):
         return json_error_response(403, "forbidden", "Forbidden")
     return defaults.permission_denied(request, exception)
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None):
-    from django.views import defaults
-
-    if _json_or_default(request):
+    if _is_api_path(request):
         return json_error_response(404, "not_found", "No such API endpoint")
     return defaults.page_not_found(request, exception)
 
 
 def handler500(request: HttpRequest):
-    from django.views import defaults
-
-    if _json_or_default(request):
+    if _is_api_path(request):
         return json_error_response(500, "internal_error", INTERNAL_ERROR_MESSAGE)
     return defaults.server_error(request)

@@ -50,6 +50,8 @@ as_pg "$PGBIN/pg_ctl" -D "$WORK/data" -l "$WORK/server.log" -w -t 60 start -o \
      -c fsync=off -c synchronous_commit=off -c full_page_writes=off" >/dev/null \
     || { cat "$WORK/server.log" >&2; exit 1; }
 
+as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$PORT" -U postgres techparts
+
 echo "with-postgres: PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT" >&2
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PORT/techparts"
 set +e

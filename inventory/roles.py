@@ -39,3 +39,18 @@ def ensure_groups(
             for app_label, codename in wanted
         ]
         group.permissions.set(permissions)
+
+
+def install_groups(apps, groups: dict[str, list[tuple[str, str]]] | None = None) -> None:
+    """For data migrations: create the permissions now, then the groups that hold them.
+
+    Django creates permissions after all migrations (post_migrate), too late for a group
+    made by a migration, custom permissions included.
+    """
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, verbosity=0)
+        app_config.models_module = None
+    ensure_groups(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), groups)

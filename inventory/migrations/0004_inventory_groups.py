@@ -1,19 +1,12 @@
 """Create the `Inventory clerks` and `Inventory managers` groups with their permissions."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from inventory.roles import GROUP_PERMISSIONS, ensure_groups
+from inventory.roles import GROUP_PERMISSIONS, install_groups
 
 
 def create_groups(apps, schema_editor):
-    # Permissions are normally created after all migrations (post_migrate); make sure the ones
-    # the groups need exist now, including the custom ones added in 0003.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0)
-        app_config.models_module = None
-    ensure_groups(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
+    install_groups(apps, GROUP_PERMISSIONS)
 
 
 def remove_groups(apps, schema_editor):

@@ -1,21 +1,13 @@
 """Create the `Order clerks` group, who move orders through their lifecycle in the admin."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from inventory.roles import ensure_groups
+from inventory.roles import install_groups
 from orders.roles import GROUP_PERMISSIONS
 
 
 def create_groups(apps, schema_editor):
-    # Permissions are normally created after all migrations (post_migrate); make them now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0)
-        app_config.models_module = None
-    ensure_groups(
-        apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), GROUP_PERMISSIONS
-    )
+    install_groups(apps, GROUP_PERMISSIONS)
 
 
 def remove_groups(apps, schema_editor):

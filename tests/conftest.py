@@ -1,9 +1,12 @@
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Group, Permission
 from rest_framework.test import APIClient
 
+from inventory.roles import CLERKS, MANAGERS, ensure_groups
 from techparts.apikeys.scopes import ALL_SCOPES
 from techparts.apikeys.services import api_key_create
+from tests.factories import UserFactory
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 
@@ -57,3 +60,25 @@ def client_for(make_api_key):
 def api(client_for):
     """A client whose key holds every scope (owner api_user_12345)."""
     return client_for()
+
+
+@pytest.fixture
+def inventory_groups(db):
+    # The data migration makes them, but transactional tests (browser, concurrency) flush
+    # tables between tests, so make sure they exist. `db` follows the test's own marker.
+    ensure_groups(Group, Permission)
+    return {name: Group.objects.get(name=name) for name in (CLERKS, MANAGERS)}
+
+
+@pytest.fixture
+def clerk(inventory_groups):
+    user = UserFactory(username="clerk")
+    user.groups.add(inventory_groups[CLERKS])
+    return user
+
+
+@pytest.fixture
+def manager(inventory_groups):
+    user = UserFactory(username="manager")
+    user.groups.add(inventory_groups[MANAGERS])
+    return user

@@ -11,11 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Group, Permission
 from django.db import connection
-
-from inventory.roles import CLERKS, MANAGERS, ensure_groups
-from tests.factories import UserFactory
 
 # Playwright's sync API runs an event loop in this thread; Django would otherwise refuse ORM
 # calls from the test body as "async-unsafe".
@@ -87,26 +83,6 @@ def page(browser, request, _fresh_artifacts):
             name = re.sub(r"[^\w.-]+", "_", request.node.nodeid)
             page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
         context.close()
-
-
-@pytest.fixture
-def inventory_groups(transactional_db):
-    ensure_groups(Group, Permission)  # transactional tests flush the migration-made groups
-    return {name: Group.objects.get(name=name) for name in (CLERKS, MANAGERS)}
-
-
-@pytest.fixture
-def clerk(inventory_groups):
-    user = UserFactory(username="clerk")
-    user.groups.add(inventory_groups[CLERKS])
-    return user
-
-
-@pytest.fixture
-def manager(inventory_groups):
-    user = UserFactory(username="manager")
-    user.groups.add(inventory_groups[MANAGERS])
-    return user
 
 
 @pytest.fixture

@@ -257,7 +257,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
-        # One JSON line per request (techparts.middleware); runserver's own line is redundant.
+        # One JSON line per request (techparts.middleware); runserver's own line is redundant,
+        # and so are Django's warnings for 4xx answers ("Bad Request: /v1/..."). Server errors
+        # are still logged, with their traceback.
         "django.server": {"level": "WARNING"},
+        "django.request": {"level": "ERROR"},
     },
 }

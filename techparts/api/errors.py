@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from techparts.api.authentication import UNAUTHORIZED_MESSAGE
+from techparts.api.parsers import NestedTooDeeply
 from techparts.errors import DomainError
 
 logger = logging.getLogger("techparts.api")
@@ -75,30 +76,41 @@ def _predicate(detail: exceptions.ErrorDetail) -> str:
 
 
 def flatten_errors(detail: Any, path: str = "") -> list[str]:
-    """Turn DRF's nested error detail into seed-style sentences."""
-    if isinstance(detail, dict):
-        lines: list[str] = []
-        for key, value in detail.items():
-            if key in ("non_field_errors", "__all__"):
-                lines.extend(flatten_errors(value, path))
-            elif isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
-                lines.extend(flatten_errors(value, f"{path}[{key}]"))
-            else:
-                lines.extend(flatten_errors(value, f"{path}.{key}" if path else str(key)))
-        return lines
-    if isinstance(detail, list):
-        lines = []
-        for index, item in enumerate(detail):
-            if isinstance(item, (dict, list)):
+    """Turn DRF's nested error detail into seed-style sentences, in order.
+
+    Walks with an explicit stack rather than recursion, so no shape of error detail can
+    exhaust the interpreter's stack.
+    """
+    lines: list[str] = []
+    pending: list[tuple[Any, str]] = [(detail, path)]
+    while pending:
+        node, where = pending.pop()
+        children: list[tuple[Any, str]] = []
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("non_field_errors", "__all__"):
+                    children.append((value, where))
+                elif isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+                    children.append((value, f"{where}[{key}]"))
+                else:
+                    children.append((value, f"{where}.{key}" if where else str(key)))
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
                 # A list of nested serializers: errors by position, empty dicts for valid items.
-                lines.extend(flatten_errors(item, f"{path}[{index}]"))
-            else:
-                lines.extend(flatten_errors(item, path))
-        return lines
+                nested = isinstance(item, (dict, list))
+                children.append((item, f"{where}[{index}]" if nested else where))
+        else:
+            lines.append(_sentence(node, where))
+            continue
+        pending.extend(reversed(children))
+    return lines
+
+
+def _sentence(detail: Any, path: str) -> str:
     if isinstance(detail, exceptions.ErrorDetail) and detail.code == "seed_message":
-        return [str(detail)]
+        return str(detail)
     text = _predicate(detail) if isinstance(detail, exceptions.ErrorDetail) else str(detail)
-    return [f"Field '{path}' {text}"] if path else [text[:1].upper() + text[1:]]
+    return f"Field '{path}' {text}" if path else text[:1].upper() + text[1:]
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -128,6 +140,8 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         view = context.get("view")
         if getattr(getattr(view, "request", None), "method", "GET") in ("GET", "HEAD"):
             body["message"] = "Invalid query parameters"
+    elif isinstance(exc, NestedTooDeeply):
+        body = error_body(code, "Request body is nested too deeply", details=[str(exc.detail)])
     elif isinstance(exc, exceptions.ParseError):
         body = error_body(code, "Malformed JSON in request body", details=[str(exc.detail)])
     elif isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):

@@ -4,8 +4,10 @@ import logging
 
 import pytest
 from django.test import Client
+from rest_framework.exceptions import ErrorDetail
 
 import catalog.views
+from techparts.api.errors import flatten_errors
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -141,3 +143,12 @@ class TestRequestBodies:
             "message": "Request body must be JSON: send 'Content-Type: application/json'.",
         }
         self.assert_unchanged(product)
+
+
+def test_error_details_of_any_depth_are_flattened_without_recursion():
+    # Deeper than Python's recursion limit: the walk is iterative, so any shape is safe.
+    detail = {"a": [ErrorDetail("is wrong", code="invalid")]}
+    for _ in range(3000):
+        detail = {"a": detail}
+
+    assert flatten_errors(detail) == [f"Field '{'.'.join(['a'] * 3001)}' is wrong"]

@@ -1,12 +1,18 @@
-"""Request correlation: an X-Request-ID on every response and one structured log line each."""
+"""Request plumbing: request ids and the log line, NUL paths, and chunked request bodies."""
 
+import io
 import json
 import logging
 import re
 import time
 import uuid
 
+from django.conf import settings
+from django.core.handlers.wsgi import LimitedStream
 from django.http import Http404, HttpRequest, HttpResponse
+
+from techparts.api.errors import is_api_path, json_error_response
+from techparts.api.parsers import PayloadTooLarge
 
 logger = logging.getLogger("techparts.requests")
 
@@ -57,3 +63,45 @@ class RejectNulPathMiddleware:
         if "\x00" in request.path:
             raise Http404("No such path")
         return self.get_response(request)
+
+
+class ChunkedBodyMiddleware:
+    """Read a chunked API request body when the server can, refuse it with 411 when it cannot.
+
+    Django sizes a request body by its Content-Length; a body sent with
+    `Transfer-Encoding: chunked` has none and would be read as empty, so a valid PATCH would be
+    told its fields are missing. gunicorn (`make serve`) decodes chunked bodies and says so with
+    `wsgi.input_terminated`: the body is read here, up to API_MAX_BODY_BYTES (413 above), and
+    handed on with its length. Servers that cannot (Django's runserver, `make run`) get
+    `411 length_required`. (The answers carry no Content-Length, so runserver closes the
+    connection that still holds the unread chunks; an application may not send `Connection`.)
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "HTTP_TRANSFER_ENCODING" in request.META and is_api_path(request):
+            refusal = self._read_chunked_body(request)
+            if refusal is not None:
+                return refusal
+        return self.get_response(request)
+
+    @staticmethod
+    def _read_chunked_body(request: HttpRequest) -> HttpResponse | None:
+        if not request.META.get("wsgi.input_terminated"):
+            return json_error_response(
+                411,
+                "length_required",
+                "Send the request body with a Content-Length header; this server cannot read "
+                "chunked request bodies (Transfer-Encoding: chunked).",
+            )
+        limit = settings.API_MAX_BODY_BYTES
+        body = request.META["wsgi.input"].read(limit + 1)
+        if len(body) > limit:
+            return json_error_response(413, "payload_too_large", str(PayloadTooLarge(limit).detail))
+        # From here on the body is an ordinary one of known length.
+        request._stream = LimitedStream(io.BytesIO(body), len(body))
+        request.META["CONTENT_LENGTH"] = str(len(body))
+        del request.META["HTTP_TRANSFER_ENCODING"]
+        return None

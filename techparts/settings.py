@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "techparts.middleware.RequestIdMiddleware",
     "techparts.middleware.RejectNulPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "techparts.middleware.ChunkedBodyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

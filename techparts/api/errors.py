@@ -31,6 +31,7 @@ _CODES = {
     405: "method_not_allowed",
     406: "not_acceptable",
     409: "conflict",
+    411: "length_required",
     413: "payload_too_large",
     415: "unsupported_media_type",
     429: "rate_limited",
@@ -163,7 +164,8 @@ def exception_handler(exc: Exception, context: dict) -> Response:
 
 
 # Django-level handlers: errors raised outside DRF views (unknown URLs, middleware failures).
-def _is_api_path(request: HttpRequest) -> bool:
+def is_api_path(request: HttpRequest) -> bool:
+    """Tell whether a request is for the API (whose errors are JSON envelopes)."""
     return request.path.startswith("/v1/") or request.path == "/v1"
 
 
@@ -172,24 +174,24 @@ def json_error_response(status_code: int, code: str, message: str) -> JsonRespon
 
 
 def handler400(request: HttpRequest, exception: Exception | None = None):
-    if _is_api_path(request):
+    if is_api_path(request):
         return json_error_response(400, "validation_error", "Bad request")
     return defaults.bad_request(request, exception)
 
 
 def handler403(request: HttpRequest, exception: Exception | None = None):
-    if _is_api_path(request):
+    if is_api_path(request):
         return json_error_response(403, "forbidden", "Forbidden")
     return defaults.permission_denied(request, exception)
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None):
-    if _is_api_path(request):
+    if is_api_path(request):
         return json_error_response(404, "not_found", "No such API endpoint")
     return defaults.page_not_found(request, exception)
 
 
 def handler500(request: HttpRequest):
-    if _is_api_path(request):
+    if is_api_path(request):
         return json_error_response(500, "internal_error", INTERNAL_ERROR_MESSAGE)
     return defaults.server_error(request)

@@ -20,6 +20,7 @@ from orders.services import order_cancel, order_create
 from techparts.actors import Actor
 from techparts.api.permissions import scope_denied_message
 from techparts.api.schema import ErrorSerializer, error_responses
+from techparts.api.serializers import takes_no_body
 from techparts.apikeys.scopes import ORDERS_READ, ORDERS_WRITE
 from techparts.idempotency.services import idempotent
 
@@ -205,8 +206,8 @@ CANCEL_CONFLICT = OpenApiResponse(
     cancel=extend_schema(
         summary="Cancel order",
         description="Cancels a pending order and releases its reserved stock. Any other "
-        "status is `conflict`. Scope `orders:write`.",
-        request=None,
+        "status is `conflict`. Takes no body: send none, or `{}`; anything else is refused "
+        "(415 if it is not JSON, 400 otherwise) and nothing changes. Scope `orders:write`.",
         responses={
             200: OrderSerializer,
             404: _not_found(),
@@ -267,6 +268,7 @@ class OrderViewSet(viewsets.GenericViewSet):
 
     @action(detail=True, methods=["post"])
     @idempotent
+    @takes_no_body
     def cancel(self, request: Request, order_id: str) -> Response:
         order = order_cancel(order=self.get_object(), actor=Actor.api(request.auth))
         order = order_get(order_id=order.order_id, owner=None)

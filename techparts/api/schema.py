@@ -79,6 +79,11 @@ class ScopedAutoSchema(AutoSchema):
         # drf-spectacular hands each operation a view whose request carries that method.
         return required_scope(self.view)
 
+    def get_request_serializer(self):
+        if getattr(_handler(self), "takes_no_body", False):
+            return {"application/json": EMPTY_BODY_SCHEMA}
+        return super().get_request_serializer()
+
     def get_override_parameters(self):
         parameters = list(super().get_override_parameters())
         if _is_idempotent(self):
@@ -116,10 +121,23 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 )
 
 
-def _is_idempotent(auto_schema: AutoSchema) -> bool:
+# The body of an action marked `takes_no_body`: none, or an empty object.
+EMPTY_BODY_SCHEMA = {
+    "type": "object",
+    "maxProperties": 0,
+    "additionalProperties": False,
+    "description": "This action takes no fields: send no body, or `{}`.",
+}
+
+
+def _handler(auto_schema: AutoSchema):
     view = auto_schema.view
     handler_name = getattr(view, "action", None) or auto_schema.method.lower()
-    return getattr(getattr(view, handler_name, None), "idempotent", False)
+    return getattr(view, handler_name, None)
+
+
+def _is_idempotent(auto_schema: AutoSchema) -> bool:
+    return getattr(_handler(auto_schema), "idempotent", False)
 
 
 # Errors every operation of a kind can answer, added by the hook below so that no endpoint

@@ -4,12 +4,16 @@ JSON types are taken at their word (`"2"` is not an integer, `1` is not a string
 fields are refused, so a typo or a mass-assignment attempt never passes silently.
 """
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
+from rest_framework.fields import empty
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 
 class StrictCharField(serializers.CharField):
@@ -43,6 +47,16 @@ class StrictSerializer(serializers.Serializer):
     """An input object whose unknown fields are refused rather than silently ignored."""
 
     default_error_messages = {"invalid": "must be an object"}
+    # What a request body that is not an object (null, a list, a number) is told.
+    not_an_object_message = "Request body must be a JSON object"
+
+    def run_validation(self, data: Any = empty) -> Any:
+        if self.parent is None and not isinstance(data, Mapping):
+            # DRF would say "Must not be null" or "Must be an object" with no subject.
+            raise serializers.ValidationError(
+                {"non_field_errors": [ErrorDetail(self.not_an_object_message, code="seed_message")]}
+            )
+        return super().run_validation(data)
 
     def to_internal_value(self, data: Any) -> dict:
         errors: dict[str, Any] = {}
@@ -58,3 +72,26 @@ class StrictSerializer(serializers.Serializer):
         if errors:
             raise serializers.ValidationError(errors)
         return value
+
+
+class EmptyInputSerializer(StrictSerializer):
+    """The body of an action that takes none: no body at all, or `{}`."""
+
+    not_an_object_message = "Request body must be empty or {}: this action takes no fields"
+
+
+def takes_no_body(view_method: Callable[..., Response]) -> Callable[..., Response]:
+    """Refuse any request body but none or `{}` before a body-less action runs.
+
+    Reading `request.data` runs the API's one parser, so a body that is not JSON is 415 and
+    malformed or deep JSON is 400; any field is 400 like an unknown field anywhere else. The
+    schema generator documents the empty body (techparts.api.schema).
+    """
+
+    @functools.wraps(view_method)
+    def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
+        EmptyInputSerializer(data=request.data).is_valid(raise_exception=True)
+        return view_method(view, request, *args, **kwargs)
+
+    wrapper.takes_no_body = True  # read by the schema generator
+    return wrapper

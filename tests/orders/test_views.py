@@ -627,6 +627,60 @@ def test_a_cancel_retried_with_its_key_replays_the_success(api, seed_body):
     assert retry.json() == first.json()
 
 
+NO_FIELDS = ["Request body must be empty or {}: this action takes no fields"]
+
+
+CANCEL_BODIES = [
+    # (content type, body, status, details, refused before this fix with an Idempotency-Key)
+    ("application/xml", "<cancel><refund>9999</refund></cancel>", 415, None, True),
+    ("text/plain", "cancel it", 415, None, True),
+    ("application/json", '{"status": "delivered",', 400, None, True),  # malformed
+    (
+        "application/json",
+        '{"status": "delivered", "refund": 9999}',
+        400,
+        ["Field 'status' is not allowed", "Field 'refund' is not allowed"],
+        False,
+    ),
+    ("application/json", "null", 400, NO_FIELDS, False),
+    ("application/json", "[]", 400, NO_FIELDS, False),
+    ("application/json", '"cancel"', 400, NO_FIELDS, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("idempotency_key", "content_type", "body", "status", "details"),
+    [(None, *case[:4]) for case in CANCEL_BODIES]
+    + [("cancel-with-body", *case[:4]) for case in CANCEL_BODIES if not case[4]],
+)
+def test_cancel_refuses_any_body_but_none_or_an_empty_object(
+    api, seed_body, idempotency_key, content_type, body, status, details
+):
+    order_id = api.post("/v1/orders", seed_body, format="json").json()["order_id"]
+    headers = {"HTTP_IDEMPOTENCY_KEY": idempotency_key} if idempotency_key else {}
+    movements = StockMovement.objects.count()
+
+    response = api.generic(
+        "POST", f"/v1/orders/{order_id}/cancel", body, content_type=content_type, **headers
+    )
+
+    assert response.status_code == status, response.content
+    if details is not None:
+        assert response.json() == {
+            "error": "validation_error",
+            "message": "Invalid request body",
+            "details": details,
+        }
+    order = Order.objects.get(order_id=order_id)
+    assert (order.status, order.total) == ("pending", Decimal("2321.97"))
+    assert StockRecord.objects.get(product__public_id="PROD-4090-MSI-001").reserved == 1
+    assert StockMovement.objects.count() == movements
+    # What the action does take: an empty object (or no body at all).
+    cancelled = api.generic("POST", f"/v1/orders/{order_id}/cancel", "{}", "application/json")
+    assert cancelled.status_code == 200
+    assert cancelled.json()["status"] == "cancelled"
+
+
 def test_an_order_over_50_lines_is_refused_before_any_database_work(
     api, customer, django_assert_num_queries
 ):

@@ -144,6 +144,27 @@ class TestRequestBodies:
         }
         self.assert_unchanged(product)
 
+    @pytest.mark.parametrize(
+        ("method_path", "payload"),
+        [("PATCH inventory", p) for p in ["null", "[]", '"45"', "45", "true"]]
+        + [("POST /v1/orders", "null")],  # orders said so already for the others
+    )
+    def test_a_body_that_is_not_an_object_is_asked_to_be_one(
+        self, api, product, payload, method_path
+    ):
+        method, path = method_path.split(" ")
+        path = "/v1/inventory/GPU-NV-4090-MSI-001" if path == "inventory" else path
+
+        response = api.generic(method, path, payload, content_type="application/json")
+
+        assert response.status_code == 400
+        assert response.json() == {
+            "error": "validation_error",
+            "message": "Invalid request body",
+            "details": ["Request body must be a JSON object"],
+        }
+        self.assert_unchanged(product)
+
 
 def test_error_details_of_any_depth_are_flattened_without_recursion():
     # Deeper than Python's recursion limit: the walk is iterative, so any shape is safe.

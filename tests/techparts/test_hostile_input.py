@@ -152,7 +152,7 @@ class TestNestingDepth:
     @pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 450, 800, 5000])
     @pytest.mark.parametrize(
         "target",
-        ["PATCH /v1/inventory/GPU-NV-4090-MSI-001", "POST /v1/orders"],
+        ["PATCH /v1/inventory/GPU-NV-4090-MSI-001", "POST /v1/orders", "POST cancel"],
     )
     @pytest.mark.parametrize("idempotency_key", [None, "deep-1"])
     def test_too_deep_a_body_is_a_400_with_one_log_line(

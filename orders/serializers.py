@@ -2,6 +2,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
@@ -9,73 +10,79 @@ from catalog.models import Product
 from catalog.serializers import MoneyField
 from orders.models import Customer, Order, OrderLine
 from orders.services import MAX_LINES, OrderItem, ShippingAddress
-from techparts.api.serializers import StrictCharField, StrictIntegerField, StrictSerializer
-
-ZIP_PATTERN = re.compile(r"[0-9]{5}(?:-[0-9]{4})?")
-# USPS codes: the 50 states, DC, territories and military mail (AA, AE, AP).
-US_STATES = frozenset(
-    [
-        "AL",
-        "AK",
-        "AZ",
-        "AR",
-        "CA",
-        "CO",
-        "CT",
-        "DE",
-        "FL",
-        "GA",
-        "HI",
-        "ID",
-        "IL",
-        "IN",
-        "IA",
-        "KS",
-        "KY",
-        "LA",
-        "ME",
-        "MD",
-        "MA",
-        "MI",
-        "MN",
-        "MS",
-        "MO",
-        "MT",
-        "NE",
-        "NV",
-        "NH",
-        "NJ",
-        "NM",
-        "NY",
-        "NC",
-        "ND",
-        "OH",
-        "OK",
-        "OR",
-        "PA",
-        "RI",
-        "SC",
-        "SD",
-        "TN",
-        "TX",
-        "UT",
-        "VT",
-        "VA",
-        "WA",
-        "WV",
-        "WI",
-        "WY",
-        "DC",
-        "PR",
-        "GU",
-        "VI",
-        "AS",
-        "MP",
-        "AA",
-        "AE",
-        "AP",
-    ]
+from techparts.api.serializers import (
+    StrictCharField,
+    StrictChoiceField,
+    StrictIntegerField,
+    StrictSerializer,
 )
+
+# The whole value, ASCII digits only; a RegexValidator so the schema states the same pattern.
+ZIP_PATTERN = re.compile(r"\A[0-9]{5}(?:-[0-9]{4})?\Z")
+# USPS codes: the 50 states, DC, territories and military mail (AA, AE, AP). A tuple: the order
+# is the order of the schema's enum.
+US_STATES = (
+    "AL",
+    "AK",
+    "AZ",
+    "AR",
+    "CA",
+    "CO",
+    "CT",
+    "DE",
+    "FL",
+    "GA",
+    "HI",
+    "ID",
+    "IL",
+    "IN",
+    "IA",
+    "KS",
+    "KY",
+    "LA",
+    "ME",
+    "MD",
+    "MA",
+    "MI",
+    "MN",
+    "MS",
+    "MO",
+    "MT",
+    "NE",
+    "NV",
+    "NH",
+    "NJ",
+    "NM",
+    "NY",
+    "NC",
+    "ND",
+    "OH",
+    "OK",
+    "OR",
+    "PA",
+    "RI",
+    "SC",
+    "SD",
+    "TN",
+    "TX",
+    "UT",
+    "VT",
+    "VA",
+    "WA",
+    "WV",
+    "WI",
+    "WY",
+    "DC",
+    "PR",
+    "GU",
+    "VI",
+    "AS",
+    "MP",
+    "AA",
+    "AE",
+    "AP",
+)
+COUNTRIES = ("US",)  # TechParts ships within the United States only
 MAX_QUANTITY = 999
 
 
@@ -91,24 +98,25 @@ class OrderItemInputSerializer(StrictSerializer):
 class ShippingAddressSerializer(StrictSerializer):
     street = StrictCharField(max_length=200)
     city = StrictCharField(max_length=100)
-    state = StrictCharField(help_text="Two-letter US state code, e.g. CA.")
-    zip = StrictCharField(help_text="5-digit ZIP code or ZIP+4 (94105 or 94105-1234).")
-    country = StrictCharField(help_text="`US` (TechParts ships within the United States).")
-
-    def validate_state(self, value: str) -> str:
-        if value.upper() not in US_STATES:
-            raise serializers.ValidationError("must be a two-letter US state code, e.g. CA")
-        return value.upper()
-
-    def validate_zip(self, value: str) -> str:
-        if not ZIP_PATTERN.fullmatch(value):
-            raise serializers.ValidationError("must be a 5-digit ZIP code or ZIP+4 (94105-1234)")
-        return value
-
-    def validate_country(self, value: str) -> str:
-        if value.upper() != "US":
-            raise serializers.ValidationError("must be 'US' (TechParts ships within the US only)")
-        return "US"
+    state = StrictChoiceField(
+        choices=US_STATES,
+        error_messages={"invalid_choice": "must be a two-letter US state code, e.g. CA"},
+        help_text="Two-letter USPS code in capitals, e.g. CA.",
+    )
+    zip = StrictCharField(
+        trim_whitespace=False,  # exactly the documented pattern: "94105\n" is not a ZIP
+        validators=[
+            RegexValidator(ZIP_PATTERN, message="must be a 5-digit ZIP code or ZIP+4 (94105-1234)")
+        ],
+        help_text="5-digit ZIP code or ZIP+4 (94105 or 94105-1234).",
+    )
+    country = StrictChoiceField(
+        choices=COUNTRIES,
+        error_messages={
+            "invalid_choice": "must be 'US' (TechParts ships within the US only)",
+        },
+        help_text="`US` (TechParts ships within the United States).",
+    )
 
 
 def _seed_error(sentences: list[str]) -> serializers.ValidationError:

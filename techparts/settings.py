@@ -207,7 +207,11 @@ API_KEY_LAST_USED_INTERVAL = env_int("API_KEY_LAST_USED_INTERVAL", 60)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["techparts.api.authentication.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["techparts.api.permissions.HasScope"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "techparts.api.permissions.HasScope",
+        "techparts.api.query.KnownQueryParameters",
+    ],
+    "DEFAULT_METADATA_CLASS": "techparts.api.metadata.AllowedMethodsMetadata",
     "DEFAULT_RENDERER_CLASSES": ["techparts.api.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["techparts.api.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["techparts.api.throttling.ApiKeyRateThrottle"],

@@ -17,6 +17,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from techparts.api.authentication import UNAUTHORIZED_MESSAGE
 from techparts.api.parsers import NestedTooDeeply
+from techparts.api.query import InvalidQueryParameters
 from techparts.errors import DomainError
 
 logger = logging.getLogger("techparts.api")
@@ -139,7 +140,8 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     if isinstance(exc, exceptions.ValidationError):
         body = error_body(code, "Invalid request body", details=flatten_errors(exc.detail))
         view = context.get("view")
-        if getattr(getattr(view, "request", None), "method", "GET") in ("GET", "HEAD"):
+        method = getattr(getattr(view, "request", None), "method", "GET")
+        if isinstance(exc, InvalidQueryParameters) or method in ("GET", "HEAD"):
             body["message"] = "Invalid query parameters"
     elif isinstance(exc, NestedTooDeeply):
         body = error_body(code, "Request body is nested too deeply", details=[str(exc.detail)])

@@ -1,5 +1,6 @@
 """OpenAPI pieces: the Bearer scheme, per-operation scopes and the error envelope bodies."""
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import (
@@ -10,6 +11,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
+from techparts.api.parsers import MAX_JSON_DEPTH
 from techparts.api.permissions import PUBLIC, required_scope
 
 ERROR_CODES = {
@@ -84,6 +86,19 @@ class ScopedAutoSchema(AutoSchema):
             return {"application/json": EMPTY_BODY_SCHEMA}
         return super().get_request_serializer()
 
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if isinstance(field, serializers.ListSerializer) and schema:
+            # drf-spectacular leaves out the list's own bounds (`many=True, min_length=...`);
+            # state the ones the serializer enforces.
+            if field.min_length is not None:
+                schema["minItems"] = field.min_length
+            elif not field.allow_empty:
+                schema["minItems"] = 1
+            if field.max_length is not None:
+                schema["maxItems"] = field.max_length
+        return schema
+
     def get_override_parameters(self):
         parameters = list(super().get_override_parameters())
         if _is_idempotent(self):
@@ -143,10 +158,8 @@ def _is_idempotent(auto_schema: AutoSchema) -> bool:
 # Errors every operation of a kind can answer, added by the hook below so that no endpoint
 # can forget one: (status, applies to the operation?)
 _STANDARD_ERRORS = [
-    (
-        400,
-        lambda op: "requestBody" in op or any(p["in"] in ("query", "header") for p in _params(op)),
-    ),
+    # every operation refuses unknown query parameters (techparts.api.query)
+    (400, lambda op: True),
     (401, lambda op: _secured(op)),
     (403, lambda op: _secured(op)),
     # unknown ids, and pages past the end of a list
@@ -158,7 +171,8 @@ _STANDARD_ERRORS = [
     (429, lambda op: _secured(op)),
 ]
 _ERROR_DESCRIPTIONS = {
-    400: "Invalid request (`validation_error`; `details` lists each problem)",
+    400: "Invalid request (`validation_error`; `details` lists each problem): a bad body, a "
+    "bad query value, or a query parameter the operation does not know",
     401: "Missing, malformed, unknown, revoked or expired API key (`unauthorized`)",
     403: "The API key lacks the required scope (`forbidden`)",
     404: "No such resource (`not_found`)",
@@ -204,6 +218,14 @@ def _forbid_unknown_properties(schema: dict, components: dict, seen: set[str]) -
 
 def postprocess_schema(result, generator, request, public):
     """Document the standard error answers and closed input objects on every operation."""
+    info = result.setdefault("info", {})
+    info["description"] = (
+        f"{info.get('description', '')}\n\nInput rules for every operation: unknown body fields "
+        "and unknown query parameters are refused (400 `validation_error`); a request body "
+        f"is JSON of at most {settings.API_MAX_BODY_BYTES} bytes (413 above) nesting arrays "
+        f"and objects at most {MAX_JSON_DEPTH} levels deep (400 deeper). `OPTIONS` on any "
+        "route answers 200 with the allowed methods, no API key needed."
+    ).strip()
     components = result.setdefault("components", {}).setdefault("schemas", {})
     components.setdefault(
         "Error",

@@ -43,6 +43,29 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+class StrictChoiceField(serializers.ChoiceField):
+    """One of the listed strings, exactly as listed: `"ca"` is not `"CA"`, `1` is not `"1"`.
+
+    The schema lists the choices as an enum, so the server accepts exactly what it documents.
+    """
+
+    default_error_messages = {
+        "invalid": "must be a string",
+        "invalid_choice": "must be one of {choices}",
+        "wrong_case": "must be '{expected}' (upper and lower case matter)",
+    }
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if data not in self.choices:
+            for choice in self.choices:
+                if isinstance(choice, str) and choice.casefold() == data.casefold():
+                    self.fail("wrong_case", expected=choice)
+            self.fail("invalid_choice", choices=", ".join(map(str, self.choices)))
+        return data
+
+
 class StrictSerializer(serializers.Serializer):
     """An input object whose unknown fields are refused rather than silently ignored."""
 

@@ -1,5 +1,10 @@
+import re
+
 import pytest
 import yaml
+
+from orders.serializers import US_STATES
+from orders.services import MAX_LINES
 
 pytestmark = pytest.mark.django_db
 
@@ -50,3 +55,66 @@ def test_create_order_documents_the_idempotency_key_and_scope(schema):
         "estimated_delivery",
         "tracking_url",
     ]
+
+
+def component(schema: dict, name: str) -> dict:
+    return schema["components"]["schemas"][name]
+
+
+def resolved(schema: dict, prop: dict) -> dict:
+    """A property with its `allOf: [$ref]` enum wrapper resolved."""
+    for ref in [p["$ref"] for p in prop.get("allOf", [])] + [prop.get("$ref")]:
+        if ref:
+            return {**prop, **component(schema, ref.rsplit("/", 1)[1])}
+    return prop
+
+
+def test_order_input_constraints_come_from_the_rules_the_server_enforces(schema):
+    order = component(schema, "OrderCreateRequest")["properties"]
+    address = component(schema, "ShippingAddressRequest")["properties"]
+
+    assert (order["items"]["minItems"], order["items"]["maxItems"]) == (1, MAX_LINES)
+    assert resolved(schema, address["state"])["enum"] == list(US_STATES)
+    assert resolved(schema, address["country"])["enum"] == ["US"]
+    assert address["zip"]["pattern"] == "^[0-9]{5}(?:-[0-9]{4})?$"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("zip", "94105"),
+        ("zip", "94105-1234"),
+        ("zip", "9410"),
+        ("zip", "94105-12"),
+        ("zip", "94105\n"),
+        ("state", "CA"),
+        ("state", "ca"),
+        ("state", "ZZ"),
+        ("country", "US"),
+        ("country", "us"),
+    ],
+)
+def test_the_schema_and_the_server_agree_on_an_address(api, schema, seed_body, field, value):
+    prop = resolved(schema, component(schema, "ShippingAddressRequest")["properties"][field])
+    if "enum" in prop:
+        schema_allows = value in prop["enum"]
+    else:
+        # ECMA-262 `$` matches only at the very end, like Python's \Z.
+        schema_allows = re.search(prop["pattern"].replace("$", r"\Z"), value) is not None
+    seed_body["shipping_address"][field] = value
+
+    response = api.post("/v1/orders", seed_body, format="json")
+
+    assert response.status_code == (201 if schema_allows else 400), response.content
+
+
+def test_cancel_documents_that_it_takes_no_fields(schema):
+    body = schema["paths"]["/v1/orders/{order_id}/cancel"]["post"]["requestBody"]
+
+    assert body.get("required", False) is False
+    assert body["content"]["application/json"]["schema"] == {
+        "type": "object",
+        "maxProperties": 0,
+        "additionalProperties": False,
+        "description": "This action takes no fields: send no body, or `{}`.",
+    }

@@ -255,14 +255,31 @@ def test_shipping_address_must_be_a_us_address(api, seed_body, field, value, mes
     assert post_invalid(api, seed_body) == [f"Field 'shipping_address.{field}' {message}"]
 
 
-def test_zip_plus_four_and_lower_case_state_are_accepted(api, seed_body):
-    seed_body["shipping_address"].update(zip="94105-1234", state="ca")
+def test_zip_plus_four_is_accepted(api, seed_body):
+    seed_body["shipping_address"].update(zip="94105-1234")
 
     response = api.post("/v1/orders", seed_body, format="json")
 
     assert response.status_code == 201
     order = Order.objects.get()
     assert (order.ship_state, order.ship_zip, order.tax) == ("CA", "94105-1234", Decimal("171.99"))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("state", "ca", "must be 'CA' (upper and lower case matter)"),
+        ("country", "us", "must be 'US' (upper and lower case matter)"),
+    ],
+)
+def test_state_and_country_are_exactly_the_schemas_enum_values(
+    api, seed_body, field, value, message
+):
+    # The schema lists upper-case codes as an enum; the server accepts exactly those.
+    seed_body["shipping_address"][field] = value
+
+    assert post_invalid(api, seed_body) == [f"Field 'shipping_address.{field}' {message}"]
+    assert not Order.objects.exists()
 
 
 def test_shipping_address_fields_are_required_and_unknown_ones_refused(api, seed_body):

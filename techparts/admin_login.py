@@ -62,14 +62,14 @@ def locked_out_response(
 
 @receiver(user_login_failed)
 def _log_failed_login(sender, credentials: dict, request: HttpRequest | None = None, **kwargs):
-    if request is None:
-        return
     # Receivers run in the order they were connected; axes (installed first) has counted
-    # this failure by now.
+    # this failure by now. No count: axes refused the attempt as locked out, logged below.
     failures = getattr(request, "axes_failures_since_start", None)
+    if request is None or failures is None:
+        return
     logger.warning(
         "Failed admin login (%s) for %r from %s",
-        failures if failures is not None else "?",
+        failures,
         lockout_username(request, credentials),
         client_ip(request),
     )

@@ -192,8 +192,8 @@ TRACKING_RATE_LIMIT = env_rate("TRACKING_RATE_LIMIT", "60/minute")
 TRUST_PROXY_HEADERS = env_bool("TRUST_PROXY_HEADERS", False)
 
 # Admin login (django-axes, database-backed so all app processes share it): after this many
-# failures for one username from one address, that pair is refused for the lockout time,
-# counted from its last failure; a successful login clears the count. The callables read these
+# failures for one username from one address, that pair is refused for the lockout time;
+# a successful login clears the count. The callables read these
 # two settings at request time.
 ADMIN_LOGIN_MAX_FAILURES = env_int("ADMIN_LOGIN_MAX_FAILURES", 5)
 ADMIN_LOGIN_LOCKOUT_SECONDS = env_int("ADMIN_LOGIN_LOCKOUT_SECONDS", 15 * 60)
@@ -205,6 +205,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "techparts.client_ip.client_ip"
 AXES_USERNAME_CALLABLE = "techparts.admin_login.lockout_username"
 AXES_LOCKOUT_CALLABLE = "techparts.admin_login.locked_out_response"
+# Attempts while locked out are refused unrecorded: the lockout runs from the failure that
+# reached the limit, and hammering a locked login cannot grow its attempt row without bound.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
 AXES_VERBOSE = False
 
 # HTTPS: on by default outside DEBUG.

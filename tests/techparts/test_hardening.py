@@ -2,9 +2,12 @@
 
 import json
 import logging
+from datetime import timedelta
 
 import pytest
+from axes.models import AccessAttempt
 from django.test import Client
+from django.utils import timezone
 
 from tests.factories import ProductFactory, UserFactory
 
@@ -149,6 +152,29 @@ class TestAdminLoginLockout:
         client.logout()
         self.login(client, "wrong")
         self.login(client, "wrong")
+        assert self.login(client, "correct-horse-battery-staple").status_code == 302
+
+    def test_attempts_while_locked_out_are_refused_unrecorded(self, settings):
+        settings.ADMIN_LOGIN_MAX_FAILURES = 2
+        UserFactory(username="clerk")
+        client = Client()
+        for _ in range(2):
+            self.login(client, "wrong")
+
+        assert [self.login(client, "wrong").status_code for _ in range(4)] == [429] * 4
+        assert AccessAttempt.objects.get().failures_since_start == 2
+
+    def test_the_right_password_works_again_once_the_lockout_time_has_passed(self, settings):
+        settings.ADMIN_LOGIN_MAX_FAILURES = 2
+        settings.ADMIN_LOGIN_LOCKOUT_SECONDS = 600
+        UserFactory(username="clerk")
+        client = Client()
+        for _ in range(2):
+            self.login(client, "wrong")
+        assert self.login(client, "correct-horse-battery-staple").status_code == 429
+
+        AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(seconds=601))
+
         assert self.login(client, "correct-horse-battery-staple").status_code == 302
 
     def test_case_variants_of_the_username_share_one_count(self, settings):

@@ -26,6 +26,66 @@ def movement_list(*, product_id: int | None = None) -> QuerySet[StockMovement]:
     return movements
 
 
+# How every movement that is not the viewer's own is attributed outside the back office.
+PUBLIC_ACTOR = "TechParts"
+
+
+@dataclass(frozen=True)
+class MovementView:
+    """A ledger row as an integrator may see it (`movement_public_view`)."""
+
+    id: int
+    kind: str
+    quantity_change: int
+    quantity_after: int
+    reserved_change: int
+    reserved_after: int
+    available_after: int
+    reason: str
+    reference: str
+    source: str | None
+    actor: str
+    created_at: datetime
+
+
+def movement_is_own(movement: StockMovement, *, viewer_owner: str | None) -> bool:
+    """Return whether one of `viewer_owner`'s API keys wrote this ledger row."""
+    if not viewer_owner:
+        return False
+    # actor_name holds the key's owner as it was when the row was written (as Order.owner
+    # does for orders), so moving a key to another owner later discloses nothing.
+    return movement.source == StockMovement.Source.API and movement.actor_name == viewer_owner
+
+
+def movement_public_view(movement: StockMovement, *, viewer_owner: str | None) -> MovementView:
+    """Return what the integrator `viewer_owner` may see of one ledger row.
+
+    The one disclosure rule for everything that leaves the back office (the movements
+    endpoint; the change feed and webhook payloads are to use it too). Rows the integrator's
+    own keys wrote come whole: its reason text (its own words, or the fixed text of its own
+    order's reservation), its reference and its owner name as actor. Every other row (staff
+    corrections, shipments and cancellations, the system, other integrators' orders and
+    syncs) shows kind, quantities and time only: actor `TechParts`, no reason (staff notes
+    never leave the back office), no reference (other owners' order ids, delivery notes) and
+    no source.
+    """
+    own = movement_is_own(movement, viewer_owner=viewer_owner)
+    return MovementView(
+        id=movement.id,
+        kind=movement.kind,
+        quantity_change=movement.on_hand_delta,
+        quantity_after=movement.on_hand_after,
+        reserved_change=movement.reserved_delta,
+        reserved_after=movement.reserved_after,
+        available_after=movement.available_after,
+        reason=movement.reason if own else "",
+        reference=movement.reference if own else "",
+        source=movement.source if own else None,
+        actor=movement.actor_name if own else PUBLIC_ACTOR,
+        created_at=movement.created_at,
+    )
+
+
 @dataclass(frozen=True)
 class StockPoint:
     at: datetime

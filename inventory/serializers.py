@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from inventory.models import StockMovement, StockRecord
+from inventory.selectors import movement_public_view
 from techparts.api.serializers import StrictCharField, StrictIntegerField, StrictSerializer
 
 MAX_QUANTITY = 9999
@@ -80,30 +81,37 @@ class StockRecordSerializer(serializers.ModelSerializer):
         ]
 
 
-class StockMovementSerializer(serializers.ModelSerializer):
-    quantity_change = serializers.IntegerField(
-        source="on_hand_delta", help_text="Signed change of the on-hand count."
-    )
-    quantity_after = serializers.IntegerField(source="on_hand_after")
-    reserved_change = serializers.IntegerField(source="reserved_delta")
-    available_after = serializers.IntegerField(help_text="quantity_after - reserved_after.")
-    actor = serializers.CharField(
-        source="actor_name", help_text="Staff username, API key owner, or `system`."
-    )
+class StockMovementSerializer(serializers.Serializer):
+    """A ledger row as `movement_public_view` lets the integrator in context["viewer_owner"] see it.
 
-    class Meta:
-        model = StockMovement
-        fields = [
-            "id",
-            "kind",
-            "quantity_change",
-            "quantity_after",
-            "reserved_change",
-            "reserved_after",
-            "available_after",
-            "reason",
-            "reference",
-            "source",
-            "actor",
-            "created_at",
-        ]
+    Built only from that view, so no field can bypass the disclosure rule; without a viewer
+    every row is shown as someone else's.
+    """
+
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=StockMovement.Kind.choices)
+    quantity_change = serializers.IntegerField(help_text="Signed change of the on-hand count.")
+    quantity_after = serializers.IntegerField(help_text="On-hand count after the change.")
+    reserved_change = serializers.IntegerField(help_text="Signed change of the reserved count.")
+    reserved_after = serializers.IntegerField(help_text="Reserved count after the change.")
+    available_after = serializers.IntegerField(help_text="quantity_after - reserved_after.")
+    reason = serializers.CharField(
+        help_text="Why: the reason your key sent. Empty on movements not made by your keys."
+    )
+    reference = serializers.CharField(
+        help_text="Your order id or document reference. Empty on movements not made by your keys."
+    )
+    source = serializers.ChoiceField(
+        choices=[StockMovement.Source.API],
+        allow_null=True,
+        help_text="`api` on your own movements; null on all others.",
+    )
+    actor = serializers.CharField(
+        help_text="Your API key owner name on your own movements; `TechParts` on all others "
+        "(staff, the system, other integrators)."
+    )
+    created_at = serializers.DateTimeField()
+
+    def to_representation(self, instance: StockMovement) -> dict:
+        view = movement_public_view(instance, viewer_owner=self.context.get("viewer_owner"))
+        return super().to_representation(view)

@@ -213,9 +213,11 @@ class InventoryMovementsView(generics.ListAPIView):
     @extend_schema(
         summary="List inventory movements",
         description="Every change of the product's stock, newest first: corrections, "
-        "restocks, order reservations, releases and shipments, with who made it and why. "
-        "Filter by `kind` and by date range (`from`, `to`: a date such as `2024-12-28` covers "
-        "the whole UTC day, or an ISO 8601 date-time); page with `page` and `page_size`.",
+        "restocks, order reservations, releases and shipments. Movements made with your own "
+        "keys show their reason, reference and your owner name; all others show kind, "
+        "quantities and time only, attributed to `TechParts`. Filter by `kind` and by date "
+        "range (`from`, `to`: a date such as `2024-12-28` covers the whole UTC day, or an "
+        "ISO 8601 date-time); page with `page` and `page_size`.",
         parameters=[SKU_PARAMETER],
         responses={
             200: StockMovementSerializer(many=True),
@@ -232,3 +234,8 @@ class InventoryMovementsView(generics.ListAPIView):
             return movement_list().none()
         record = stock_record_get(sku=self.kwargs["sku"])
         return movement_list(product_id=record.product_id)
+
+    def get_serializer_context(self):
+        # The serializer shows each movement as this key's owner may see it.
+        api_key = getattr(self.request, "auth", None)
+        return {**super().get_serializer_context(), "viewer_owner": getattr(api_key, "owner", None)}

@@ -3,6 +3,7 @@ from collections.abc import Callable
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 
 from orders.models import Customer, Order, OrderLine, TaxRate
 from orders.services import order_cancel, order_deliver, order_ship
@@ -79,7 +80,10 @@ class OrderAdmin(admin.ModelAdmin):
     inlines = [OrderLineInline]
     actions = ["mark_shipped", "mark_delivered", "mark_cancelled"]
     fieldsets = [
-        (None, {"fields": ["order_id", "customer", "status", "status_changed_by"]}),
+        (
+            None,
+            {"fields": ["order_id", "customer", "status", "status_changed_by", "tracking_link"]},
+        ),
         ("Money", {"fields": ["subtotal", "tax", "shipping", "total", "currency"]}),
         (
             "Shipping address",
@@ -100,6 +104,15 @@ class OrderAdmin(admin.ModelAdmin):
         ),
         ("Placed by", {"fields": ["api_key", "owner"]}),
     ]
+
+    @admin.display(description="tracking link")
+    def tracking_link(self, order: Order) -> str:
+        # The public page shows status and dates only; the link is what the customer got.
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
+            order.tracking_url,
+            order.tracking_url,
+        )
 
     def get_readonly_fields(self, request, obj=None):
         # Orders change only through the lifecycle actions, which move stock with them.

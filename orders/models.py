@@ -1,3 +1,4 @@
+import secrets
 from decimal import Decimal
 
 from django.conf import settings
@@ -61,6 +62,11 @@ class TaxRate(models.Model):
         return f"{self.state} {self.rate * 100:g}%"
 
 
+def new_tracking_token() -> str:
+    """Return a fresh tracking token: 192 random bits, URL-safe."""
+    return secrets.token_urlsafe(24)
+
+
 class Order(models.Model):
     """An order placed for a customer; its lines copy product data as it was at order time."""
 
@@ -109,6 +115,11 @@ class Order(models.Model):
     status_changed_by = models.CharField(
         max_length=150, blank=True, help_text="Who made the last status change."
     )
+    # The secret part of the public tracking link: order ids are sequential, so the id alone
+    # must open nothing.
+    tracking_token = models.CharField(
+        max_length=64, unique=True, default=new_tracking_token, editable=False
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -125,7 +136,8 @@ class Order(models.Model):
 
     @property
     def tracking_url(self) -> str:
-        return f"{settings.PUBLIC_BASE_URL}/track/{self.order_id}"
+        """Return the public tracking link: the order id, then the token that unlocks it."""
+        return f"{settings.PUBLIC_BASE_URL}/track/{self.order_id}/{self.tracking_token}"
 
     @property
     def shipping_address(self) -> dict[str, str]:

@@ -1,3 +1,5 @@
+import secrets
+
 from django.db.models import Count, QuerySet, Sum
 
 from orders.models import Order
@@ -23,9 +25,13 @@ def order_get(*, order_id: str, owner: str | None) -> Order | None:
     return order_list(owner=owner).filter(order_id=order_id).first()
 
 
-def order_tracking_get(*, order_id: str) -> Order | None:
-    """Return an order for the public tracking page, with its line and unit counts only."""
-    return (
+def order_tracking_get(*, order_id: str, token: str) -> Order | None:
+    """Return an order for the public tracking page when `token` is its tracking token.
+
+    The order comes with its line and unit counts only. A wrong token and an unknown order
+    look the same (None), and the token is compared in constant time.
+    """
+    order = (
         Order.objects.filter(order_id=order_id)
         .only(
             "order_id",
@@ -35,7 +41,14 @@ def order_tracking_get(*, order_id: str) -> Order | None:
             "shipped_at",
             "delivered_at",
             "cancelled_at",
+            "tracking_token",
         )
         .annotate(items_count=Count("lines"), units=Sum("lines__quantity"))
         .first()
     )
+    if order is None:
+        return None  # order ids are not secret (they are sequential); tokens are
+    # Bytes: compare_digest refuses str with non-ASCII characters, which a URL may carry.
+    if not secrets.compare_digest(order.tracking_token.encode(), token.encode()):
+        return None
+    return order

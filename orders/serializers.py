@@ -266,7 +266,10 @@ class OrderCreatedSerializer(serializers.ModelSerializer):
     shipping = MoneyField()
     total = MoneyField()
     items_count = serializers.IntegerField(help_text="Number of order lines.")
-    tracking_url = serializers.URLField(help_text="Public tracking page of the order.")
+    tracking_url = serializers.URLField(
+        help_text="Public tracking page of the order (status and estimated delivery only). "
+        "Its last path segment is a secret token: share the link whole."
+    )
 
     class Meta:
         model = Order

@@ -5,6 +5,7 @@ See README.md ("Configuration") for the variables.
 """
 
 import os
+import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -50,6 +51,14 @@ def env_decimal(name: str, default: str) -> Decimal:
     return amount
 
 
+def env_rate(name: str, default: str) -> str:
+    """Return a rate such as '600/minute' (per second, minute, hour or day); empty means off."""
+    value = os.environ.get(name, default).strip()
+    if value and not re.fullmatch(r"[1-9][0-9]*/(?:s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(f"{name} must look like 600/minute (or be empty), got {value!r}")
+    return value
+
+
 DEBUG = env_bool("DEBUG", False)
 # Without SECRET_KEY the app still starts (tests, local runs), but with a key that
 # `manage.py check --deploy` reports as insecure, so no production deploy passes with it.
@@ -73,6 +82,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "techparts.apikeys",
     "techparts.idempotency",
+    "axes",
+    "techparts.ratelimit",
     "catalog",
     "inventory",
     "orders",
@@ -90,6 +101,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "techparts.urls"
@@ -149,8 +168,9 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-# Shared state for several app processes (rate-limit counters, login lockouts): Redis when
-# REDIS_URL (or CACHE_URL) is set, this process's memory otherwise.
+# Redis (REDIS_URL or CACHE_URL) holds the rate-limit counters when set; without it they are
+# rows of the database (techparts.ratelimit), so every app process shares them either way.
+# Nothing that must be shared lives in the cache below.
 REDIS_URL = os.environ.get("REDIS_URL") or os.environ.get("CACHE_URL") or ""
 CACHES = {
     "default": (
@@ -162,19 +182,39 @@ CACHES = {
 
 # API resource caps and per-key rate limits ("<requests>/<second|minute|hour|day>"; empty = off).
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
-API_RATE_LIMIT_READ = os.environ.get("API_RATE_LIMIT_READ", "600/minute")
-API_RATE_LIMIT_WRITE = os.environ.get("API_RATE_LIMIT_WRITE", "120/minute")
-API_RATE_LIMIT_CACHE = "default"
+API_RATE_LIMIT_READ = env_rate("API_RATE_LIMIT_READ", "600/minute")
+API_RATE_LIMIT_WRITE = env_rate("API_RATE_LIMIT_WRITE", "120/minute")
+# Public tracking page: requests per client address (an IPv6 client counts per /64).
+TRACKING_RATE_LIMIT = env_rate("TRACKING_RATE_LIMIT", "60/minute")
 
-# Admin login: after this many failures for one username from one address within the window,
-# further attempts are refused until the window ends.
+# Behind a TLS-terminating proxy set TRUST_PROXY_HEADERS=true: its X-Forwarded-Proto tells the
+# original scheme, and the last X-Forwarded-For entry is the client's address (rate limits,
+# login lockouts; techparts.client_ip). Off, those headers are ignored: any client can send them.
+TRUST_PROXY_HEADERS = env_bool("TRUST_PROXY_HEADERS", False)
+
+# Admin login (django-axes, database-backed so all app processes share it): after this many
+# failures for one username from one address, that pair is refused for the lockout time;
+# a successful login clears the count. The callables read these
+# two settings at request time.
 ADMIN_LOGIN_MAX_FAILURES = env_int("ADMIN_LOGIN_MAX_FAILURES", 5)
 ADMIN_LOGIN_LOCKOUT_SECONDS = env_int("ADMIN_LOGIN_LOCKOUT_SECONDS", 15 * 60)
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = "techparts.admin_login.failure_limit"
+AXES_COOLOFF_TIME = "techparts.admin_login.cool_off"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "techparts.client_ip.client_ip"
+AXES_USERNAME_CALLABLE = "techparts.admin_login.lockout_username"
+AXES_LOCKOUT_CALLABLE = "techparts.admin_login.locked_out_response"
+# Attempts while locked out are refused unrecorded: the lockout runs from the failure that
+# reached the limit, and hammering a locked login cannot grow its attempt row without bound.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
+AXES_VERBOSE = False
 
-# HTTPS: on by default outside DEBUG. Behind a TLS-terminating proxy set TRUST_PROXY_HEADERS=true
-# so X-Forwarded-Proto tells Django the original scheme.
+# HTTPS: on by default outside DEBUG.
 HTTPS = env_bool("HTTPS", not DEBUG)
-if env_bool("TRUST_PROXY_HEADERS", False):
+if TRUST_PROXY_HEADERS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
 if HTTPS:
@@ -267,5 +307,8 @@ LOGGING = {
         # are still logged, with their traceback.
         "django.server": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
+        # django-axes narrates every login at INFO, with the username and address masked;
+        # techparts.security logs failures and lockouts with both (techparts.admin_login).
+        "axes": {"level": "WARNING"},
     },
 }

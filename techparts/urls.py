@@ -1,10 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from techparts.admin_login import LockoutAdminAuthenticationForm
 from techparts.api.views import DocsView, SchemaView, UnknownEndpoint, healthz
 
-admin.site.login_form = LockoutAdminAuthenticationForm
 admin.site.site_header = "TechParts back office"
 admin.site.site_title = "TechParts"
 

@@ -1,3 +1,4 @@
+import re
 import threading
 from datetime import timedelta
 
@@ -9,7 +10,7 @@ from rest_framework.test import APIClient
 from inventory.models import StockMovement, StockRecord
 from inventory.services import stock_release, stock_reserve, stock_set
 from techparts.actors import Actor
-from tests.factories import ProductFactory
+from tests.factories import CustomerFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -370,42 +371,115 @@ def test_get_inventory_of_unknown_sku_is_not_found(api, db):
 
 
 @pytest.fixture
-def history(rtx):
-    """Opening 23, then a restock, a reservation, a release and a correction."""
-    actor = Actor.system()
-    stock_set(product_id=rtx.pk, quantity=30, actor=actor, kind="restock", reference="DN-1")
-    stock_reserve(quantities={rtx.pk: 4}, actor=actor, reference="ORD-2024-00001")
-    stock_release(quantities={rtx.pk: 4}, actor=actor, reference="ORD-2024-00001")
-    stock_set(product_id=rtx.pk, quantity=28, actor=actor, reason="Damaged in transit")
+def history(rtx, api, make_api_key):
+    """Opening 23 (system); our restock; a rival's order reserved and released; a staff note."""
+    ours = Actor.api(api.api_key)
+    rival = Actor.api(make_api_key(owner="rival_integrator")[0])
+    clerk = Actor.staff(UserFactory(username="clerk.jane"))
+    stock_set(
+        product_id=rtx.pk,
+        quantity=30,
+        actor=ours,
+        kind="restock",
+        reference="DN-1",
+        reason="Delivery from Foxconn",
+    )
+    stock_reserve(quantities={rtx.pk: 4}, actor=rival, reference="ORD-2024-00001")
+    stock_release(quantities={rtx.pk: 4}, actor=rival, reference="ORD-2024-00001")
+    stock_set(product_id=rtx.pk, quantity=28, actor=clerk, reason="Damaged in transit, Jane")
     return rtx
 
 
-def test_movements_are_listed_newest_first(client_for, history):
+def _hidden(kind, change, after, reserved_change=0, reserved_after=0):
+    return {
+        "kind": kind,
+        "quantity_change": change,
+        "quantity_after": after,
+        "reserved_change": reserved_change,
+        "reserved_after": reserved_after,
+        "available_after": after - reserved_after,
+        "reason": "",
+        "reference": "",
+        "source": None,
+        "actor": "TechParts",
+    }
+
+
+def test_movements_show_own_details_and_only_kind_quantities_and_time_of_others(
+    client_for, history
+):
+    # Another key of the same owner: "own" means the integrator, not the one key.
     response = client_for("inventory:read").get(f"{URL}/movements")
 
     assert response.status_code == 200
     body = response.json()
     assert body["count"] == 5
-    assert [m["kind"] for m in body["results"]] == [
-        "correction",
-        "release",
-        "reservation",
-        "restock",
-        "correction",
+    for movement in body["results"]:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", movement.pop("created_at"))
+        assert isinstance(movement.pop("id"), int)
+    assert body["results"] == [
+        _hidden("correction", -2, 28),
+        _hidden("release", 0, 30, reserved_change=-4),
+        _hidden("reservation", 0, 30, reserved_change=4, reserved_after=4),
+        {
+            "kind": "restock",
+            "quantity_change": 7,
+            "quantity_after": 30,
+            "reserved_change": 0,
+            "reserved_after": 0,
+            "available_after": 30,
+            "reason": "Delivery from Foxconn",
+            "reference": "DN-1",
+            "source": "api",
+            "actor": "api_user_12345",
+        },
+        _hidden("correction", 23, 23),
     ]
-    latest = body["results"][0]
-    del latest["id"], latest["created_at"]
-    assert latest == {
-        "kind": "correction",
-        "quantity_change": -2,
-        "quantity_after": 28,
-        "reserved_change": 0,
-        "reserved_after": 0,
-        "available_after": 28,
-        "reason": "Damaged in transit",
-        "reference": "",
-        "source": "system",
-        "actor": "system",
+    for secret in ["clerk.jane", "Damaged", "rival_integrator", "ORD-2024-00001", "system"]:
+        assert secret not in response.content.decode()
+
+
+def test_another_integrator_sees_its_own_order_and_not_ours(client_for, history):
+    response = client_for("inventory:read", owner="rival_integrator").get(f"{URL}/movements")
+
+    results = {m["kind"]: m for m in response.json()["results"]}
+    assert (results["reservation"]["actor"], results["reservation"]["reference"]) == (
+        "rival_integrator",
+        "ORD-2024-00001",
+    )
+    assert results["reservation"]["reason"] == "Order placed"
+    assert results["restock"] == {**results["restock"], **_hidden("restock", 7, 30)}
+    for secret in ["api_user_12345", "DN-1", "Foxconn", "clerk.jane", "Damaged"]:
+        assert secret not in response.content.decode()
+
+
+def test_an_order_placed_through_the_api_shows_only_to_its_owner(client_for, rtx):
+    CustomerFactory(customer_id="CUST-789012")
+    placer = client_for("orders:write", owner="shop_a")
+    order = placer.post(
+        "/v1/orders",
+        {
+            "customer_id": "CUST-789012",
+            "items": [{"product_id": rtx.public_id, "quantity": 2}],
+            "shipping_address": {
+                "street": "1 Main St",
+                "city": "Austin",
+                "state": "TX",
+                "zip": "73301",
+                "country": "US",
+            },
+        },
+        format="json",
+    ).json()
+
+    own = client_for("inventory:read", owner="shop_a").get(f"{URL}/movements").json()
+    other = client_for("inventory:read", owner="shop_b").get(f"{URL}/movements").json()
+
+    assert own["results"][0]["reference"] == order["order_id"]
+    assert own["results"][0]["actor"] == "shop_a"
+    assert other["results"][0] == {
+        **other["results"][0],
+        **_hidden("reservation", 0, 23, reserved_change=2, reserved_after=2),
     }
 
 

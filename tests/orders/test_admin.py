@@ -1,4 +1,5 @@
 import pytest
+from django.conf import settings
 from django.contrib.messages import get_messages
 
 from inventory.models import StockMovement, StockRecord
@@ -94,6 +95,16 @@ def test_order_pages_show_lines_and_search_finds_by_id_customer_and_sku(
     by_customer = client.get(CHANGELIST, {"q": "CUST-789012"}).content.decode()
     assert order.order_id in by_customer and other.order_id in by_customer
     assert client.get(CHANGELIST, {"status__exact": "pending"}).status_code == 200
+
+
+def test_the_order_page_shows_the_working_tracking_link(client, manager, place_order):
+    order = place_order((ProductFactory(stock=5), 1))
+
+    page = client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+
+    assert f'href="{order.tracking_url}"' in page
+    path = order.tracking_url.removeprefix(settings.PUBLIC_BASE_URL)
+    assert client.get(path).status_code == 200
 
 
 def test_money_and_status_cannot_be_edited_in_the_admin(client, manager, place_order):

@@ -52,9 +52,18 @@ def test_the_seed_example_order_is_reproduced_exactly(api, seed_body, monkeypatc
         "items_count": 2,
         "created_at": "2024-12-28T15:30:00Z",
         "estimated_delivery": "2024-12-31T23:59:00Z",
-        "tracking_url": f"https://techparts.com/track/{body['order_id']}",
+        "tracking_url": body["tracking_url"],
     }
     assert list(body) == list(response.json())  # field order as in the seed
+    # The seed's link, plus the token that makes it unguessable; it opens the tracking page.
+    tracking = re.fullmatch(
+        rf"https://techparts\.com/track/{body['order_id']}/[A-Za-z0-9_-]{{32,}}",
+        body["tracking_url"],
+    )
+    assert tracking
+    page = api.get(body["tracking_url"].removeprefix("https://techparts.com"))
+    assert page.status_code == 200
+    assert "Pending" in page.content.decode()
     # Money is written with two decimals, as the seed shows it.
     assert b'"subtotal":2149.98,"tax":171.99,"shipping":0.00,"total":2321.97' in response.content
     assert response["Location"] == f"http://testserver/v1/orders/{body['order_id']}"
@@ -489,7 +498,10 @@ def test_an_order_reads_back_with_lines_address_and_totals(api, seed_body, setti
         },
     ]
     assert body["shipping_address"] == seed_body["shipping_address"]
-    assert body["tracking_url"] == f"https://techparts.com/track/{order_id}"
+    order = Order.objects.get(order_id=order_id)
+    assert body["tracking_url"] == (
+        f"https://techparts.com/track/{order_id}/{order.tracking_token}"
+    )
     assert (body["shipped_at"], body["delivered_at"], body["cancelled_at"]) == (None, None, None)
 
 

@@ -2,21 +2,16 @@
 
 import json
 import logging
+from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
+from axes.models import AccessAttempt
 from django.test import Client
+from django.utils import timezone
 
 from tests.factories import ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 class TestBodySizeCap:
@@ -118,25 +113,30 @@ class TestRequestId:
 
 
 class TestAdminLoginLockout:
-    def login(self, client, password):
+    def login(self, client, password, username="clerk", **extra):
         return client.post(
-            "/admin/login/?next=/admin/", {"username": "clerk", "password": password}
+            "/admin/login/?next=/admin/", {"username": username, "password": password}, **extra
         )
 
     def test_repeated_failures_lock_the_login_even_for_the_right_password(self, settings, caplog):
         settings.ADMIN_LOGIN_MAX_FAILURES = 3
+        settings.ADMIN_LOGIN_LOCKOUT_SECONDS = 600
         UserFactory(username="clerk")
         client = Client()
 
         with caplog.at_level(logging.WARNING, logger="techparts.security"):
-            for _ in range(3):
-                assert self.login(client, "wrong").status_code == 200
+            statuses = [self.login(client, "wrong").status_code for _ in range(3)]
             response = self.login(client, "correct-horse-battery-staple")
 
-        assert response.status_code == 200  # the form again, not a redirect into the admin
-        assert "Too many failed login attempts" in response.content.decode()
+        assert statuses == [200, 200, 429]  # the form twice, then the lockout page
+        assert response.status_code == 429
+        assert response["Retry-After"] == "600"
+        assert "Too many failed login attempts. Try again in 10 minutes." in (
+            response.content.decode()
+        )
         assert client.get("/admin/").status_code == 302
-        assert "Failed admin login (3)" in caplog.text
+        assert "Failed admin login (3) for 'clerk' from 127.0.0.1" in caplog.text
+        assert "Admin login locked out for 'clerk' from 127.0.0.1" in caplog.text
 
     def test_success_before_the_limit_logs_in_and_resets_the_count(self, settings):
         settings.ADMIN_LOGIN_MAX_FAILURES = 3
@@ -149,3 +149,79 @@ class TestAdminLoginLockout:
 
         assert response.status_code == 302
         assert client.get("/admin/").status_code == 200
+        client.logout()
+        self.login(client, "wrong")
+        self.login(client, "wrong")
+        assert self.login(client, "correct-horse-battery-staple").status_code == 302
+
+    def test_attempts_while_locked_out_are_refused_unrecorded(self, settings):
+        settings.ADMIN_LOGIN_MAX_FAILURES = 2
+        UserFactory(username="clerk")
+        client = Client()
+        for _ in range(2):
+            self.login(client, "wrong")
+
+        assert [self.login(client, "wrong").status_code for _ in range(4)] == [429] * 4
+        assert AccessAttempt.objects.get().failures_since_start == 2
+
+    def test_the_right_password_works_again_once_the_lockout_time_has_passed(self, settings):
+        settings.ADMIN_LOGIN_MAX_FAILURES = 2
+        settings.ADMIN_LOGIN_LOCKOUT_SECONDS = 600
+        UserFactory(username="clerk")
+        client = Client()
+        for _ in range(2):
+            self.login(client, "wrong")
+        assert self.login(client, "correct-horse-battery-staple").status_code == 429
+
+        AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(seconds=601))
+
+        assert self.login(client, "correct-horse-battery-staple").status_code == 302
+
+    def test_case_variants_of_the_username_share_one_count(self, settings):
+        settings.ADMIN_LOGIN_MAX_FAILURES = 3
+        UserFactory(username="clerk")
+        client = Client()
+
+        for username in ["clerk", "Clerk", " CLERK"]:
+            self.login(client, "wrong", username=username)
+
+        assert self.login(client, "correct-horse-battery-staple").status_code == 429
+
+    def test_another_address_is_not_locked_out(self, settings):
+        settings.ADMIN_LOGIN_MAX_FAILURES = 2
+        UserFactory(username="clerk")
+        for _ in range(2):
+            self.login(Client(), "wrong", REMOTE_ADDR="203.0.113.7")
+
+        assert self.login(Client(), "x", REMOTE_ADDR="203.0.113.7").status_code == 429
+        response = self.login(Client(), "correct-horse-battery-staple", REMOTE_ADDR="198.51.100.2")
+        assert response.status_code == 302
+
+    def test_behind_the_trusted_proxy_the_lockout_keys_on_the_forwarded_address(self, settings):
+        settings.TRUST_PROXY_HEADERS = True
+        settings.ADMIN_LOGIN_MAX_FAILURES = 2
+        UserFactory(username="clerk")
+        proxy = {"REMOTE_ADDR": "10.0.0.5"}  # every request arrives from the proxy
+        for _ in range(2):
+            self.login(Client(), "wrong", HTTP_X_FORWARDED_FOR="203.0.113.7", **proxy)
+
+        locked = self.login(
+            Client(), "correct-horse-battery-staple", HTTP_X_FORWARDED_FOR="203.0.113.7", **proxy
+        )
+        other_client = self.login(
+            Client(), "correct-horse-battery-staple", HTTP_X_FORWARDED_FOR="198.51.100.2", **proxy
+        )
+
+        assert (locked.status_code, other_client.status_code) == (429, 302)
+
+    def test_without_proxy_trust_a_forged_forwarded_header_changes_nothing(self, settings):
+        settings.ADMIN_LOGIN_MAX_FAILURES = 2
+        UserFactory(username="clerk")
+        for n in range(2):
+            self.login(Client(), "wrong", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
+
+        response = self.login(
+            Client(), "correct-horse-battery-staple", HTTP_X_FORWARDED_FOR="192.0.2.99"
+        )
+
+        assert response.status_code == 429  # counted on the connection's own address

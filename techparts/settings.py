@@ -116,6 +116,19 @@ DATABASES = {
         conn_max_age=env_int("CONN_MAX_AGE", 0),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several server processes (gunicorn workers) or threads (runserver) write to one file.
+    # Writers queue instead of failing with "database is locked": every transaction takes the
+    # write lock when it begins (a deferred one that reads first cannot upgrade while another
+    # writes, and SQLite fails that at once, busy timeout or not), a writer waits up to
+    # `timeout` seconds for the lock, and WAL lets readers run while one writer writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "techparts.apikeys",
     "techparts.idempotency",
+    "techparts.database",
     "catalog",
     "inventory",
     "orders",
@@ -116,6 +117,12 @@ DATABASES = {
         conn_max_age=env_int("CONN_MAX_AGE", 0),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend plus a flush that may empty the append-only ledger (owner only).
+    DATABASES["default"]["ENGINE"] = "techparts.database.postgresql"
+# Production role split (docs/operations.md): migrations run as this role, which owns the
+# tables; the app connects with DATABASE_URL as a role that cannot rewrite the stock ledger.
+DATABASE_OWNER_URL = os.environ.get("DATABASE_OWNER_URL", "")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several server processes (gunicorn workers) or threads (runserver) write to one file.
     # Writers queue instead of failing with "database is locked": every transaction takes the

@@ -32,11 +32,13 @@ test: venv lint
 	env -u DATABASE_URL $(PY) -m pytest
 
 ## Production configuration under gunicorn (see README "Security and operations").
+## With DATABASE_OWNER_URL, migrations run as that owner role and DATABASE_URL's role gets only
+## what the app needs (docs/operations.md).
 serve: venv
 	@test -n "$$DATABASE_URL" || { echo "make serve needs DATABASE_URL (PostgreSQL)" >&2; exit 2; }
 	$(PY) manage.py check --deploy --fail-level WARNING
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PY) manage.py migrate --noinput
+	$(PY) manage.py migrate_and_grant
 	$(BIN)/gunicorn techparts.wsgi --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2} \
 		--timeout 30 --graceful-timeout 30 --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}"
 

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "techparts.idempotency",
     "axes",
     "techparts.ratelimit",
+    "techparts.database",
     "catalog",
     "inventory",
     "orders",
@@ -136,6 +137,25 @@ DATABASES = {
         conn_max_age=env_int("CONN_MAX_AGE", 0),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend plus a flush that may empty the append-only ledger (owner only).
+    DATABASES["default"]["ENGINE"] = "techparts.database.postgresql"
+# Production role split (docs/operations.md): migrations run as this role, which owns the
+# tables; the app connects with DATABASE_URL as a role that cannot rewrite the stock ledger.
+DATABASE_OWNER_URL = os.environ.get("DATABASE_OWNER_URL", "")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several server processes (gunicorn workers) or threads (runserver) write to one file.
+    # Writers queue instead of failing with "database is locked": every transaction takes the
+    # write lock when it begins (a deferred one that reads first cannot upgrade while another
+    # writes, and SQLite fails that at once, busy timeout or not), a writer waits up to
+    # `timeout` seconds for the lock, and WAL lets readers run while one writer writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

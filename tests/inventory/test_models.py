@@ -1,4 +1,5 @@
 import pytest
+from django.core.management import call_command
 from django.db import DatabaseError, IntegrityError, connection, models, transaction
 
 from inventory.models import ImmutableLedgerError, StockMovement, StockRecord
@@ -91,6 +92,52 @@ def test_orm_update_bypassing_the_model_guard_is_refused_by_postgres(row):
         plain.filter(pk=row.pk)._raw_delete(connection.alias)
 
     assert StockMovement.objects.get(pk=row.pk).on_hand_delta == 10
+
+
+@pytest.fixture
+def committed_row(row):
+    # The row's deferred foreign-key checks are still pending in the test's transaction, and
+    # PostgreSQL refuses TRUNCATE/ALTER TABLE on such a table for that reason alone: run them.
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    return row
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "TRUNCATE inventory_stockmovement",
+        "TRUNCATE inventory_stockmovement CASCADE",
+        "TRUNCATE inventory_stockmovement RESTART IDENTITY",
+        "TRUNCATE catalog_product CASCADE",  # empties the ledger through the cascade
+    ],
+)
+def test_truncate_of_ledger_is_refused_by_postgres_even_for_a_superuser(committed_row, sql):
+    # The suite connects as the cluster's superuser and owner of every table.
+    with (
+        pytest.raises(DatabaseError, match="append-only: TRUNCATE refused"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql)
+
+    assert StockMovement.objects.filter(pk=committed_row.pk).exists()
+
+
+@pytest.mark.postgres
+def test_flush_empties_the_ledger_and_leaves_truncate_refused_afterwards(committed_row):
+    # The sanctioned way (the owner's or a superuser's: the test runner's flush between
+    # transactional tests): the guard is off only inside the flush's own transaction.
+    call_command("flush", interactive=False, verbosity=0)
+
+    assert not StockMovement.objects.exists()
+    with (
+        pytest.raises(DatabaseError, match="append-only: TRUNCATE refused"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("TRUNCATE inventory_stockmovement")
 
 
 def test_inserting_new_ledger_rows_still_works(row):

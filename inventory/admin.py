@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import F, IntegerField, QuerySet
 from django.db.models.expressions import ExpressionWrapper
-from django.http import HttpRequest, HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -24,6 +24,7 @@ from inventory.models import StockMovement, StockRecord
 from inventory.selectors import movement_list, stock_history_points
 from inventory.services import stock_threshold_set
 from techparts.actors import Actor
+from techparts.csv_export import csv_response
 from techparts.errors import DomainError
 
 CORRECT = "inventory.correct_stock"
@@ -343,8 +344,4 @@ class StockMovementAdmin(admin.ModelAdmin):
                 reverse("admin:inventory_stockmovement_changelist") + "?e=1"
             )
         filename = f"stock-history-{timezone.now():%Y%m%d-%H%M%S}.csv"
-        return StreamingHttpResponse(
-            movement_csv_lines(movements),
-            content_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-        )
+        return csv_response(movement_csv_lines(movements), filename=filename)

@@ -1,12 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from techparts.admin_input import guard_auth_admin
 from techparts.admin_login import LockoutAdminAuthenticationForm
 from techparts.api.views import DocsView, SchemaView, UnknownEndpoint, healthz
 
 admin.site.login_form = LockoutAdminAuthenticationForm
 admin.site.site_header = "TechParts back office"
 admin.site.site_title = "TechParts"
+guard_auth_admin(admin.site)  # Django's user and group pages get the project's input guards
 
 v1_patterns = [
     path("", include("catalog.urls")),

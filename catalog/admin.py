@@ -6,10 +6,11 @@ from catalog.models import Category, Product
 from inventory.models import StockRecord
 from inventory.services import stock_open
 from techparts.actors import Actor
+from techparts.admin_input import GuardedModelAdminMixin
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -39,7 +40,7 @@ class StockInline(admin.StackedInline):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
     list_display = [
         "public_id",
         "sku",

@@ -10,13 +10,14 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import F, IntegerField, QuerySet
 from django.db.models.expressions import ExpressionWrapper
-from django.http import HttpRequest, HttpResponseRedirect, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from catalog.models import Product
 from inventory.charts import stock_chart_svg
 from inventory.exports import movement_csv_lines
 from inventory.forms import StockCorrectionForm
@@ -24,6 +25,8 @@ from inventory.models import StockMovement, StockRecord
 from inventory.selectors import movement_list, stock_history_points
 from inventory.services import stock_threshold_set
 from techparts.actors import Actor
+from techparts.admin_input import GuardedModelAdminMixin, parse_object_id
+from techparts.csv_export import csv_response
 from techparts.errors import DomainError
 
 CORRECT = "inventory.correct_stock"
@@ -55,7 +58,7 @@ class StockLevelFilter(admin.SimpleListFilter):
 
 
 @admin.register(StockRecord)
-class StockRecordAdmin(admin.ModelAdmin):
+class StockRecordAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
     list_display = [
         "product_name",
         "sku",
@@ -155,8 +158,10 @@ class StockRecordAdmin(admin.ModelAdmin):
         }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
-    def _record(self, object_id: str) -> StockRecord:
-        return get_object_or_404(StockRecord.objects.select_related("product"), pk=object_id)
+    def _record(self, request: HttpRequest, object_id: str) -> StockRecord:
+        return self.get_object_or_404(
+            request, object_id, StockRecord.objects.select_related("product")
+        )
 
     def _context(self, request: HttpRequest, record: StockRecord, title: str) -> dict:
         return {
@@ -171,7 +176,7 @@ class StockRecordAdmin(admin.ModelAdmin):
         """Show and apply the correction form; only clerks (correct_stock) may use it."""
         if not request.user.has_perm(CORRECT):
             raise PermissionDenied
-        record = self._record(object_id)
+        record = self._record(request, object_id)
         if request.method == "POST":
             form = StockCorrectionForm(request.POST, record=record)
             if form.is_valid():
@@ -197,7 +202,7 @@ class StockRecordAdmin(admin.ModelAdmin):
 
     def _refreshed_form(self, request: HttpRequest, exc: DomainError) -> StockCorrectionForm:
         # The services refused against the current stock: show it, keep the clerk's input.
-        fresh = self._record(request.resolver_match.kwargs["object_id"])
+        fresh = self._record(request, request.resolver_match.kwargs["object_id"])
         data = request.POST.copy()
         data["expected_on_hand"] = str(fresh.on_hand)
         form = StockCorrectionForm(data, record=fresh)
@@ -209,7 +214,7 @@ class StockRecordAdmin(admin.ModelAdmin):
         """A product's stock over time (SVG chart) and its movements, for history readers."""
         if not request.user.has_perm(VIEW_HISTORY):
             raise PermissionDenied
-        record = self._record(object_id)
+        record = self._record(request, object_id)
         page = Paginator(movement_list(product_id=record.product_id), 50).get_page(
             request.GET.get("page")
         )
@@ -238,9 +243,9 @@ class ProductFilter(admin.SimpleListFilter):
         value = self.value()
         if not value:
             return []
-        record = None
-        if value.isdigit():
-            record = StockRecord.objects.select_related("product").filter(product_id=value).first()
+        product_id = parse_object_id(Product, value)
+        records = StockRecord.objects.select_related("product").filter(product_id=product_id)
+        record = records.first() if product_id is not None else None
         # Listing the chosen value keeps the filter active, so a bad id is an error, not ignored.
         return [(value, record.product.sku if record else value)]
 
@@ -248,13 +253,14 @@ class ProductFilter(admin.SimpleListFilter):
         value = self.value()
         if value is None:
             return queryset
-        if not value.isdigit():
+        product_id = parse_object_id(Product, value)
+        if product_id is None:
             raise IncorrectLookupParameters(f"Invalid product id {value!r}")
-        return queryset.filter(product_id=int(value))
+        return queryset.filter(product_id=product_id)
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(admin.ModelAdmin):
+class StockMovementAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
     """The stock ledger: read-only for everyone, superusers included."""
 
     list_display = [
@@ -343,8 +349,4 @@ class StockMovementAdmin(admin.ModelAdmin):
                 reverse("admin:inventory_stockmovement_changelist") + "?e=1"
             )
         filename = f"stock-history-{timezone.now():%Y%m%d-%H%M%S}.csv"
-        return StreamingHttpResponse(
-            movement_csv_lines(movements),
-            content_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-        )
+        return csv_response(movement_csv_lines(movements), filename=filename)

@@ -8,11 +8,12 @@ from django.utils.html import format_html
 from orders.models import Customer, Order, OrderLine, TaxRate
 from orders.services import order_cancel, order_deliver, order_ship
 from techparts.actors import Actor
+from techparts.admin_input import GuardedModelAdminMixin
 from techparts.errors import DomainError
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
     list_display = ["customer_id", "name", "email", "created_at"]
     search_fields = ["customer_id", "name", "email"]
     readonly_fields = ["created_at"]
@@ -22,7 +23,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(TaxRate)
-class TaxRateAdmin(admin.ModelAdmin):
+class TaxRateAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
     list_display = ["state", "rate", "percent", "updated_at"]
     search_fields = ["state"]
     ordering = ["state"]
@@ -56,7 +57,7 @@ class OrderLineInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
     list_display = [
         "order_id",
         "customer",

@@ -53,8 +53,13 @@ class RequestIdMiddleware:
         return response
 
 
-class RejectNulPathMiddleware:
-    """Answer 404 for a path with a NUL byte: no route has one, and no database can store it."""
+class RejectNulMiddleware:
+    """Answer 404 for a NUL byte in the path, or in the query string of an admin page.
+
+    No route has a NUL, and no database can store one; PostgreSQL refuses even to compare
+    with it, and the admin hands query values (filters, search, autocomplete terms, the date
+    drill-down) to the database as they come. The API validates its own query parameters.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -63,6 +68,14 @@ class RejectNulPathMiddleware:
         if "\x00" in request.path:
             raise Http404("No such path")
         return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+        if request.resolver_match.app_name == "admin" and any(
+            "\x00" in name or any("\x00" in value for value in values)
+            for name, values in request.GET.lists()
+        ):
+            raise Http404("No such page")
+        return None
 
 
 class ChunkedBodyMiddleware:

@@ -92,7 +92,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "techparts.middleware.RequestIdMiddleware",
-    "techparts.middleware.RejectNulPathMiddleware",
+    "techparts.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "techparts.middleware.ChunkedBodyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

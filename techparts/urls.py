@@ -1,10 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from techparts.admin_input import guard_auth_admin
 from techparts.api.views import DocsView, SchemaView, UnknownEndpoint, healthz
 
 admin.site.site_header = "TechParts back office"
 admin.site.site_title = "TechParts"
+guard_auth_admin(admin.site)  # Django's user and group pages get the project's input guards
 
 v1_patterns = [
     path("", include("catalog.urls")),

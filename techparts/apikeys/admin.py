@@ -1,13 +1,14 @@
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
+from techparts.admin_input import GuardedModelAdminMixin
 from techparts.apikeys.forms import ApiKeyForm
 from techparts.apikeys.models import ApiKey
 from techparts.apikeys.services import api_key_create, api_key_revoke
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
     form = ApiKeyForm
     list_display = [
         "name",

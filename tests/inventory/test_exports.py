@@ -1,5 +1,6 @@
 import csv
 import io
+import re
 import tracemalloc
 
 import pytest
@@ -7,7 +8,9 @@ from django.test import Client
 
 from inventory.exports import HEADER, movement_csv_lines
 from inventory.models import StockMovement
-from tests.factories import ProductFactory
+from inventory.services import stock_adjust
+from techparts.actors import Actor
+from tests.factories import ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +42,7 @@ def test_export_yields_the_header_before_touching_the_database(django_assert_num
     with django_assert_num_queries(0):
         header = next(lines)
 
-    assert header == ",".join(HEADER) + "\r\n"
+    assert header == ",".join(f'"{name}"' for name in HEADER) + "\r\n"
 
 
 def test_export_reads_rows_with_one_query_and_without_caching_them(django_assert_num_queries):
@@ -53,7 +56,7 @@ def test_export_reads_rows_with_one_query_and_without_caching_them(django_assert
         first = next(lines)
         rest = list(lines)
 
-    assert first.split(",")[1] == product.sku
+    assert next(csv.reader([first]))[1] == product.sku
     assert len(rest) == 49
     assert movements._result_cache is None  # iterated with .iterator(), never held as a list
 
@@ -114,3 +117,82 @@ def test_export_defuses_spreadsheet_formulas_in_free_text(text):
 
     assert row["reason"] == "'" + text
     assert row["on_hand_change"] == "1"
+
+
+# Formula injection: every free-text cell, and every piece of it a spreadsheet could split off
+# at `;`, `,` or `|`, must not start (even after blanks) with what starts a formula.
+HOSTILE_TEXT = [
+    "ok;=SUM(1+1);",
+    "\t=1",
+    "\r=1",
+    "a|@x",
+    "x, -1+1",
+    "+1",
+    'ok,=HYPERLINK("http://evil.example")',
+    "ok;\t=1",
+]
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NUMERIC = {
+    "on_hand_change",
+    "on_hand_after",
+    "reserved_change",
+    "reserved_after",
+    "available_after",
+}
+QUOTED_CSV = re.compile(r'(?:"(?:[^"]|"")*"(?:,"(?:[^"]|"")*")*\r\n)*', re.DOTALL)
+
+
+def assert_no_piece_starts_a_formula(row: dict[str, str]) -> None:
+    for column, cell in row.items():
+        if column in NUMERIC:
+            continue
+        for separator in ";,|":
+            for piece in cell.split(separator):
+                assert not piece.startswith(FORMULA_START), (column, cell)
+                assert not piece.lstrip().startswith(FORMULA_START), (column, cell)
+
+
+@pytest.fixture
+def hostile_history(client_for):
+    """Movements whose reason, reference, actor and product name all carry formulas."""
+    product = ProductFactory(stock=100, name="=cmd|' /C calc'!A0")
+    integrator = client_for(owner="@owner;=1").api_key
+    staff = UserFactory(username="-clerk")
+    for n, text in enumerate(HOSTILE_TEXT):
+        actor = Actor.api(integrator) if n % 2 else Actor.staff(staff)
+        stock_adjust(product_id=product.pk, delta=-3, actor=actor, reason=text, reference=text)
+    return product
+
+
+def test_admin_export_quotes_every_cell_and_defuses_every_piece_of_free_text(
+    manager, hostile_history
+):
+    client = Client()
+    client.force_login(manager)
+
+    response = client.get("/admin/inventory/stockmovement/export/")
+    body = b"".join(response.streaming_content).decode()
+
+    assert QUOTED_CSV.fullmatch(body)
+    rows = list(csv.DictReader(io.StringIO(body, newline="")))
+    assert len(rows) == 1 + len(HOSTILE_TEXT)  # the opening balance, then each adjustment
+    for row in rows:
+        assert_no_piece_starts_a_formula(row)
+    changes = [row for row in rows if row["actor"] != "system"]  # not the opening balance
+    assert sorted(row["reason"] for row in changes) == sorted(
+        [
+            "ok;'=SUM(1+1);",
+            "'\t'=1",
+            "'\r'=1",
+            "a|'@x",
+            "x,' -1+1",
+            "'+1",
+            'ok,\'=HYPERLINK("http://evil.example")',
+            "ok;'\t'=1",
+        ]
+    )
+    assert {row["reference"] for row in changes} == {row["reason"] for row in changes}
+    assert {row["actor"] for row in changes} == {"'-clerk", "'@owner;'=1"}
+    assert {row["product_name"] for row in rows} == {"'=cmd|' /C calc'!A0"}
+    # Numbers are written by the code, not typed by anyone: a negative change stays a number.
+    assert {row["on_hand_change"] for row in changes} == {"-3"}

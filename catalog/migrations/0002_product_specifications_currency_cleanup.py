@@ -4,8 +4,8 @@
   labelled with another currency was in fact sold in USD; the label is corrected to USD.
 - Specifications must be a flat JSON object of text, numbers and booleans. Nothing is thrown
   away: a nested value or list becomes its JSON text, a null entry is dropped, a blank name is
-  renamed `unnamed_<n>`, and a value that is not an object at all (e.g. `[1, 2, 3]`) is kept as
-  text under `legacy_specifications`. A SQL NULL becomes `{}`.
+  renamed `unnamed` (`unnamed_2`, ... if taken), and a value that is not an object at all
+  (e.g. `[1, 2, 3]`) is kept as text under `legacy_specifications`. A SQL NULL becomes `{}`.
 """
 
 import json
@@ -24,16 +24,24 @@ def _scalar(value):
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
+def _unused_name(taken):
+    name, number = "unnamed", 1
+    while name in taken:
+        number += 1
+        name = f"unnamed_{number}"
+    return name
+
+
 def _clean(specifications):
     if specifications is None:
         return {}
     if not isinstance(specifications, dict):
         return {LEGACY_KEY: _scalar(specifications)}
     cleaned = {}
-    for number, (key, value) in enumerate(specifications.items(), start=1):
+    for key, value in specifications.items():
         if value is None:
             continue
-        name = key if key.strip() else f"unnamed_{number}"
+        name = key if key.strip() else _unused_name({*specifications, *cleaned})
         cleaned[name] = _scalar(value)
     return cleaned
 

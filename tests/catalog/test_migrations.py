@@ -51,7 +51,7 @@ def test_legacy_specifications_and_currency_are_fixed_and_the_api_answers(legacy
         "PROD-LIST-001": ({"legacy_specifications": "[1, 2, 3]"}, "USD"),
         "PROD-TEXT-001": ({"legacy_specifications": "text"}, "USD"),
         "PROD-NEST-001": (
-            {"a": '{"b": 1}', "ports": '["HDMI", "DP"]', "unnamed_4": 3},
+            {"a": '{"b": 1}', "ports": '["HDMI", "DP"]', "unnamed": 3},
             "USD",
         ),
         "PROD-EURO-001": ({"memory": "8GB"}, "USD"),

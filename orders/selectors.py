@@ -1,6 +1,6 @@
 from django.db.models import Count, QuerySet, Sum
 
-from orders.models import Order
+from orders.models import Order, OrderLine
 
 
 def order_list(*, owner: str | None) -> QuerySet[Order]:
@@ -39,3 +39,14 @@ def order_tracking_get(*, order_id: str) -> Order | None:
         .annotate(items_count=Count("lines"), units=Sum("lines__quantity"))
         .first()
     )
+
+
+def pending_units_by_product() -> dict[int, int]:
+    """Return, per product id, the units on pending orders: what its stock should hold reserved."""
+    rows = (
+        OrderLine.objects.filter(order__status=Order.Status.PENDING)
+        .order_by()
+        .values("product_id")
+        .annotate(units=Sum("quantity"))
+    )
+    return {row["product_id"]: row["units"] for row in rows}

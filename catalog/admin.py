@@ -2,7 +2,9 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from catalog.forms import ProductAdminForm
 from catalog.models import Category, Product
+from catalog.services import EDITABLE_FIELDS, product_create, product_update
 from inventory.models import StockRecord
 from inventory.services import stock_open
 from techparts.actors import Actor
@@ -41,6 +43,7 @@ class StockInline(admin.StackedInline):
 
 @admin.register(Product)
 class ProductAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
+    form = ProductAdminForm
     list_display = [
         "public_id",
         "sku",
@@ -70,7 +73,21 @@ class ProductAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
         return stock.available if stock else 0
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if not change:
-            # Every product has a stock record from the start; units arrive via corrections.
-            stock_open(balances={obj: 0}, actor=Actor.staff(request.user))
+        # Through the catalog service, like every other writer of products. The form has
+        # already run the same model validation, so the service refuses nothing new here.
+        fields = {
+            name: value for name, value in form.cleaned_data.items() if name in EDITABLE_FIELDS
+        }
+        if change:
+            product_update(product=obj, **{n: fields[n] for n in form.changed_data if n in fields})
+            return
+        product = product_create(**fields)
+        # The admin goes on with its own instance (inlines, log entry, redirect).
+        vars(obj).update(vars(product))
+        # Every product has a stock record from the start; units arrive via corrections.
+        stock_open(balances={product: 0}, actor=Actor.staff(request.user))
+
+    def save_related(self, request, form, formsets, change):
+        # Related products were saved by the catalog service; only the stock inline is left.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)

@@ -7,6 +7,7 @@ from django.db import transaction
 
 from catalog.demo_data import CATEGORIES, PRODUCTS
 from catalog.models import Category, Product
+from catalog.services import product_bulk_create, product_create, product_update
 from inventory.services import stock_open
 from techparts.actors import Actor
 
@@ -29,7 +30,7 @@ def load_demo_catalog() -> tuple[int, int]:
     for data in PRODUCTS:
         if data["id"] in existing:
             continue
-        product = Product.objects.create(
+        product = product_create(
             public_id=data["id"],
             sku=data["sku"],
             name=data["name"],
@@ -47,7 +48,9 @@ def load_demo_catalog() -> tuple[int, int]:
         }
         for data in PRODUCTS:
             if by_id[data["id"]] in new_products:
-                by_id[data["id"]].related_products.set([by_id[r] for r in data["related"]])
+                product_update(
+                    product=by_id[data["id"]], related_products=[by_id[r] for r in data["related"]]
+                )
         stock_open(
             balances=new_products, actor=Actor.system(), reason="Opening balance (demo data)"
         )
@@ -65,8 +68,8 @@ def load_synthetic_products(count: int, *, batch_size: int = 2000, seed: int = 0
     created = 0
     for offset in range(0, count, batch_size):
         numbers = range(start + offset, start + min(offset + batch_size, count))
-        products = Product.objects.bulk_create(
-            [
+        products = product_bulk_create(
+            products=[
                 Product(
                     public_id=f"{SYNTHETIC_PREFIX}{n:07d}",
                     sku=f"SYN-{n:07d}",

@@ -1,10 +1,8 @@
 from django import forms
 
-from inventory.models import StockMovement, StockRecord
+from inventory.models import MAX_ON_HAND, StockMovement, StockRecord
 from inventory.services import StockChange, stock_adjust, stock_set
 from techparts.actors import Actor
-
-MAX_QUANTITY = 9999
 
 
 class StockCorrectionForm(forms.Form):
@@ -22,14 +20,14 @@ class StockCorrectionForm(forms.Form):
         label="New on-hand count",
         required=False,
         min_value=0,
-        max_value=MAX_QUANTITY,
+        max_value=MAX_ON_HAND,
         help_text="The number of units counted on the shelf.",
     )
     adjustment = forms.IntegerField(
         label="Or adjust by",
         required=False,
-        min_value=-MAX_QUANTITY,
-        max_value=MAX_QUANTITY,
+        min_value=-MAX_ON_HAND,
+        max_value=MAX_ON_HAND,
         help_text="A signed change instead of a count, e.g. -2 for two damaged units.",
     )
     reason_code = forms.ChoiceField(label="Reason", choices=[("", "---------"), *REASONS.items()])

@@ -5,6 +5,10 @@ from django.db.models import F, Q
 from catalog.models import Product
 from techparts.actors import SOURCE_ADMIN, SOURCE_API, SOURCE_SYSTEM
 
+# The most units of one product the store holds: the range the API accepts and reports, and
+# the range every stock service (and the database) keeps on-hand counts in.
+MAX_ON_HAND = 9999
+
 
 class StockRecord(models.Model):
     """Units of one product: held (`on_hand`) and promised to open orders (`reserved`).
@@ -25,6 +29,9 @@ class StockRecord(models.Model):
         permissions = [("correct_stock", "Can correct stock (audited, with a reason)")]
         constraints = [
             models.CheckConstraint(condition=Q(on_hand__gte=0), name="stock_on_hand_gte_0"),
+            models.CheckConstraint(
+                condition=Q(on_hand__lte=MAX_ON_HAND), name="stock_on_hand_lte_max"
+            ),
             models.CheckConstraint(condition=Q(reserved__gte=0), name="stock_reserved_gte_0"),
             models.CheckConstraint(
                 condition=Q(reserved__lte=F("on_hand")), name="stock_reserved_lte_on_hand"
@@ -122,6 +129,10 @@ class StockMovement(models.Model):
             models.CheckConstraint(
                 condition=~Q(on_hand_delta=0, reserved_delta=0),
                 name="movement_changes_something",
+            ),
+            models.CheckConstraint(
+                condition=Q(on_hand_after__lte=MAX_ON_HAND),
+                name="movement_on_hand_after_lte_max",
             ),
         ]
 

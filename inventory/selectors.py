@@ -1,11 +1,13 @@
 """Reads of stock and its ledger, shaped for the API, the admin and reconciliation."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from catalog.models import Product
 from inventory.models import StockMovement, StockRecord
 from techparts.errors import NotFound
 
@@ -202,6 +204,48 @@ def stock_mismatches() -> list[Mismatch]:
                 "ledger rows but no stock record",
             )
         )
+    return mismatches
+
+
+@dataclass(frozen=True)
+class ReservedMismatch:
+    product_id: int
+    sku: str
+    reserved: int | None
+    promised: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.sku}: reserved units differ from the units on open orders (record "
+            f"reserved={self.reserved}; open orders hold {self.promised})"
+        )
+
+
+def reserved_mismatches(*, promised: Mapping[int, int]) -> list[ReservedMismatch]:
+    """Return the stock records whose reserved units differ from `promised`.
+
+    `promised` maps product ids to the units that open orders hold (products not in it: 0).
+    Inventory cannot know what an open order is (orders build on inventory, not the other way
+    round), so the caller that does (orders) supplies it.
+    """
+    mismatches = []
+    seen = set()
+    records = (
+        StockRecord.objects.order_by("product__sku")
+        .values_list("product_id", "product__sku", "reserved")
+        .iterator(chunk_size=2000)
+    )
+    for product_id, sku, reserved in records:
+        seen.add(product_id)
+        if reserved != promised.get(product_id, 0):
+            mismatches.append(
+                ReservedMismatch(product_id, sku, reserved, promised.get(product_id, 0))
+            )
+    unrecorded = {product_id for product_id, units in promised.items() if units} - seen
+    for product_id, sku in (
+        Product.objects.filter(pk__in=unrecorded).order_by("sku").values_list("pk", "sku")
+    ):
+        mismatches.append(ReservedMismatch(product_id, sku, None, promised[product_id]))
     return mismatches
 
 

@@ -1,15 +1,13 @@
 from rest_framework import serializers
 
-from inventory.models import StockMovement, StockRecord
+from inventory.models import MAX_ON_HAND, StockMovement, StockRecord
 from inventory.selectors import movement_public_view
 from techparts.api.serializers import StrictCharField, StrictIntegerField, StrictSerializer
-
-MAX_QUANTITY = 9999
 
 
 class StockUpdateInputSerializer(StrictSerializer):
     quantity = StrictIntegerField(
-        min_value=0, max_value=MAX_QUANTITY, help_text="The new on-hand count (0-9999)."
+        min_value=0, max_value=MAX_ON_HAND, help_text=f"The new on-hand count (0-{MAX_ON_HAND})."
     )
     reason = StrictCharField(
         max_length=200,

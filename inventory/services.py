@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from catalog.models import Product
 from inventory.errors import InsufficientStock, InvalidQuantity, Shortfall, StockConflict
-from inventory.models import StockMovement, StockRecord
+from inventory.models import MAX_ON_HAND, StockMovement, StockRecord
 from techparts.actors import Actor
 from techparts.errors import NotFound
 
@@ -58,12 +58,20 @@ def _movement(
     reason: str,
     reference: str,
 ) -> StockMovement:
+    # Every stock change is built here, so this is where the one on-hand range rule lives.
+    on_hand_after = record.on_hand + on_hand_delta
+    if not 0 <= on_hand_after <= MAX_ON_HAND:
+        raise InvalidQuantity(
+            f"Cannot change the on-hand count of '{record.product.sku}' from {record.on_hand} "
+            f"to {on_hand_after} ({on_hand_delta:+d}): it must stay between 0 and "
+            f"{MAX_ON_HAND} units. Nothing was changed."
+        )
     return StockMovement(
         product_id=record.product_id,
         kind=kind,
         on_hand_delta=on_hand_delta,
         reserved_delta=reserved_delta,
-        on_hand_after=record.on_hand + on_hand_delta,
+        on_hand_after=on_hand_after,
         reserved_after=record.reserved + reserved_delta,
         reason=reason,
         reference=reference,
@@ -264,13 +272,15 @@ def stock_open(
     reason: str = "Opening balance",
     low_stock_threshold: int = 5,
 ) -> list[StockRecord]:
-    """Create stock records for products that have none, with an opening ledger row each."""
-    records = StockRecord.objects.bulk_create(
-        [
-            StockRecord(product=product, on_hand=0, low_stock_threshold=low_stock_threshold)
-            for product in balances
-        ]
-    )
+    """Create stock records for products that have none, with an opening ledger row each.
+
+    Balances must be within 0 to MAX_ON_HAND (InvalidQuantity otherwise; nothing is created).
+    """
+    records = [
+        StockRecord(product=product, on_hand=0, low_stock_threshold=low_stock_threshold)
+        for product in balances
+    ]
+    opened = [record for record in records if balances[record.product] != 0]
     movements = [
         _movement(
             record,
@@ -281,10 +291,10 @@ def stock_open(
             reason=reason,
             reference="",
         )
-        for record in records
-        if balances[record.product] > 0
+        for record in opened
     ]
-    _write([r for r in records if balances[r.product] > 0], movements)
+    StockRecord.objects.bulk_create(records)
+    _write(opened, movements)
     return records
 
 

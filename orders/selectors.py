@@ -2,7 +2,7 @@ import secrets
 
 from django.db.models import Count, QuerySet, Sum
 
-from orders.models import Order
+from orders.models import Order, OrderLine
 
 
 def order_list(*, owner: str | None) -> QuerySet[Order]:
@@ -52,3 +52,14 @@ def order_tracking_get(*, order_id: str, token: str) -> Order | None:
     if not secrets.compare_digest(order.tracking_token.encode(), token.encode()):
         return None
     return order
+
+
+def pending_units_by_product() -> dict[int, int]:
+    """Return, per product id, the units on pending orders: what its stock should hold reserved."""
+    rows = (
+        OrderLine.objects.filter(order__status=Order.Status.PENDING)
+        .order_by()
+        .values("product_id")
+        .annotate(units=Sum("quantity"))
+    )
+    return {row["product_id"]: row["units"] for row in rows}

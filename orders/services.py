@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from catalog.models import Product
+from catalog.models import CURRENCY, Product
 from inventory.errors import InsufficientStock, Shortfall
 from inventory.services import stock_release, stock_reserve, stock_ship
 from orders.errors import OrderInvalid, OrderStatusConflict, PendingUnitsCapExceeded
@@ -25,7 +25,6 @@ from techparts.apikeys.models import ApiKey
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-CURRENCY = "USD"
 MAX_LINES = 50
 
 

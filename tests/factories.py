@@ -6,6 +6,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from catalog.models import Category, Product
+from catalog.services import product_create
 from inventory.services import stock_open
 from orders.models import Customer, TaxRate
 from techparts.actors import Actor
@@ -32,7 +33,10 @@ class CategoryFactory(factory.django.DjangoModelFactory):
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
-    """A product with a stock record; `stock=N` opens it with N units (ledgered)."""
+    """A product with a stock record; `stock=N` opens it with N units (ledgered).
+
+    Created through the catalog service, so a factory product obeys the same rules as any other.
+    """
 
     class Meta:
         model = Product
@@ -46,6 +50,10 @@ class ProductFactory(factory.django.DjangoModelFactory):
     price = Decimal("100.00")
     specifications = factory.LazyFunction(lambda: {"memory": "8GB"})
     warranty = "2 years"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return product_create(*args, **kwargs)
 
     @factory.post_generation
     def stock(product, create, extracted, **kwargs):

@@ -5,17 +5,23 @@ retry sees the claim at once and is told the first request is still in flight (4
 doing the work twice. The answer is stored when the action returns; a 5xx or a crash frees the
 key again so the client can retry. Keys are scoped to the API key and kept for
 IDEMPOTENCY_KEY_TTL_HOURS (default 24).
+
+Expired records are purged without anyone having to remember it: every newly claimed key
+deletes a small batch of the oldest expired ones (one indexed statement), so the table holds
+about one TTL's worth of keys. `manage.py purge_idempotency_keys` empties the backlog at once
+(e.g. after a quiet period, or from cron).
 """
 
 import functools
 import hashlib
 import json
+import logging
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import simplejson
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from rest_framework.request import Request
@@ -32,6 +38,11 @@ KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}\Z")
 REPLAYED_HEADERS = ("Location",)
 # A claim older than this was left by a crashed request and may be taken over.
 ABANDONED_AFTER = timedelta(minutes=5)
+# Expired records each new claim deletes on its way. A claim adds one record, so a batch well
+# above one keeps the table from growing while costing a request one short indexed DELETE.
+PURGE_BATCH_SIZE = 100
+
+logger = logging.getLogger("techparts.idempotency")
 
 
 class IdempotencyKeyReused(DomainError):
@@ -56,6 +67,47 @@ def _ttl() -> timedelta:
     return timedelta(hours=getattr(settings, "IDEMPOTENCY_KEY_TTL_HOURS", 24))
 
 
+def _expired(now: datetime) -> Q:
+    # Past the TTL, and not a claim whose request may still be running.
+    return Q(created_at__lt=now - _ttl()) & (
+        Q(state=IdempotencyRecord.State.DONE) | Q(created_at__lt=now - ABANDONED_AFTER)
+    )
+
+
+def idempotency_records_purge(
+    *, batch_size: int = PURGE_BATCH_SIZE, max_batches: int | None = None
+) -> int:
+    """Delete expired idempotency records, oldest first, in batches; return how many went.
+
+    Rows another transaction holds are skipped (SKIP LOCKED on PostgreSQL), so concurrent
+    purges never wait for each other or for a request.
+    """
+    now = timezone.now()
+    total = batches = 0
+    while max_batches is None or batches < max_batches:
+        with transaction.atomic():
+            oldest = (
+                IdempotencyRecord.objects.filter(_expired(now))
+                .order_by("created_at")
+                .select_for_update(skip_locked=True)
+                .values("pk")[:batch_size]
+            )
+            deleted, _ = IdempotencyRecord.objects.filter(pk__in=oldest).delete()
+        total += deleted
+        batches += 1
+        if deleted < batch_size:
+            break
+    return total
+
+
+def _purge_some_expired() -> None:
+    try:
+        idempotency_records_purge(max_batches=1)
+    except DatabaseError:
+        # Housekeeping must never fail the request that triggered it; the next claim retries.
+        logger.warning("Purging expired idempotency records failed", exc_info=True)
+
+
 def _claim(request: Request, key: str, fingerprint: str) -> IdempotencyRecord | Response:
     """Claim the key for this request, or return the answer a retry gets."""
     api_key = request.auth
@@ -66,7 +118,7 @@ def _claim(request: Request, key: str, fingerprint: str) -> IdempotencyRecord | 
     ).delete()
     try:
         with transaction.atomic():
-            return IdempotencyRecord.objects.create(
+            claimed = IdempotencyRecord.objects.create(
                 api_key=api_key,
                 key=key,
                 method=request.method,
@@ -75,6 +127,9 @@ def _claim(request: Request, key: str, fingerprint: str) -> IdempotencyRecord | 
             )
     except IntegrityError:
         pass
+    else:
+        _purge_some_expired()
+        return claimed
     existing = IdempotencyRecord.objects.filter(api_key=api_key, key=key).first()
     if existing is None:  # expired and removed between our two queries: try once more
         return _claim(request, key, fingerprint)

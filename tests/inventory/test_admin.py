@@ -259,6 +259,42 @@ def test_correction_against_a_stale_count_is_refused_and_shows_the_new_count(cle
     assert record_of(rtx).on_hand == 30
 
 
+def test_a_correction_beyond_the_on_hand_range_is_refused_with_a_clear_message(clerk, rtx):
+    client = client_as(clerk)
+    first = client.post(
+        correct_url(rtx), {"adjustment": 9976, "reason_code": "returned", "expected_on_hand": 23}
+    )
+    assert first.status_code == 302
+    assert record_of(rtx).on_hand == 9999
+
+    second = client.post(
+        correct_url(rtx), {"adjustment": 9999, "reason_code": "returned", "expected_on_hand": 9999}
+    )
+
+    assert second.status_code == 200
+    assert second.context["form"].non_field_errors() == [
+        "Cannot change the on-hand count of 'GPU-NV-4090-MSI-001' from 9999 to 19998 (+9999): "
+        "it must stay between 0 and 9999 units. Nothing was changed."
+    ]
+    assert record_of(rtx).on_hand == 9999
+    assert StockMovement.objects.filter(product=rtx).count() == 2
+
+
+def test_the_reported_two_corrections_of_9999_leave_stock_in_range(clerk, rtx):
+    client = client_as(clerk)
+    data = {"adjustment": 9999, "reason_code": "received_shipment"}
+
+    responses = [
+        client.post(correct_url(rtx), {**data, "expected_on_hand": record_of(rtx).on_hand})
+        for _ in range(2)
+    ]
+
+    assert [r.status_code for r in responses] == [200, 200]
+    assert "it must stay between 0 and 9999 units" in responses[0].content.decode()
+    assert record_of(rtx).on_hand == 23
+    assert StockMovement.objects.filter(product=rtx).count() == 1
+
+
 @pytest.mark.parametrize("user_fixture", ["staff", "manager"])
 def test_staff_without_correct_permission_get_403_on_get_and_post(request, rtx, user_fixture):
     client = client_as(request.getfixturevalue(user_fixture))

@@ -183,3 +183,35 @@ def test_available_and_low_stock_flag():
     assert record.is_low
     record.low_stock_threshold = 5
     assert not record.is_low
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE inventory_stockrecord SET on_hand = 10000 WHERE product_id = %s",
+        "UPDATE inventory_stockrecord SET on_hand = on_hand + 9999 WHERE product_id = %s",
+    ],
+)
+def test_database_refuses_on_hand_beyond_the_maximum(sql):
+    product = ProductFactory(stock=13)
+
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, [product.pk])
+
+    assert StockRecord.objects.get(product=product).on_hand == 13
+
+
+def test_database_refuses_a_ledger_row_beyond_the_maximum(row):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StockMovement.objects.create(
+            product=row.product,
+            kind=StockMovement.Kind.CORRECTION,
+            on_hand_delta=9990,
+            reserved_delta=0,
+            on_hand_after=10_000,
+            reserved_after=0,
+            source="system",
+            actor_name="system",
+        )
+
+    assert StockMovement.objects.filter(product=row.product).count() == 1

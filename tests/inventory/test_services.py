@@ -1,9 +1,13 @@
+from decimal import Decimal
+
 import pytest
 
+from catalog.services import product_create
 from inventory.errors import InsufficientStock, InvalidQuantity, StockConflict
 from inventory.models import StockMovement, StockRecord
 from inventory.services import (
     stock_adjust,
+    stock_open,
     stock_release,
     stock_reserve,
     stock_set,
@@ -12,7 +16,7 @@ from inventory.services import (
 )
 from techparts.actors import Actor
 from techparts.errors import NotFound
-from tests.factories import ProductFactory, UserFactory
+from tests.factories import CategoryFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -286,3 +290,72 @@ def test_threshold_change_leaves_counts_and_ledger_alone():
     assert (record.low_stock_threshold, record.on_hand, record.reserved) == (12, 10, 0)
     assert record.is_low
     assert len(ledger_of(product)) == 1
+
+
+# One on-hand range, 0 to MAX_ON_HAND, whatever the path.
+
+
+def test_a_second_large_adjustment_beyond_the_maximum_is_refused_and_changes_nothing():
+    product = ProductFactory(sku="SKU-BIG-1", stock=13)
+    clerk = Actor.staff(UserFactory(username="clerk"))
+    stock_adjust(product_id=product.pk, delta=9986, actor=clerk)
+
+    with pytest.raises(InvalidQuantity) as caught:
+        stock_adjust(product_id=product.pk, delta=9999, actor=clerk)
+
+    assert caught.value.code == "validation_error" and caught.value.status_code == 400
+    assert caught.value.message == (
+        "Cannot change the on-hand count of 'SKU-BIG-1' from 9999 to 19998 (+9999): "
+        "it must stay between 0 and 9999 units. Nothing was changed."
+    )
+    assert stock_of(product) == (9999, 0)
+    assert len(ledger_of(product)) == 2
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda p, actor: stock_set(product_id=p.pk, quantity=10_000, actor=actor),
+        lambda p, actor: stock_set(
+            product_id=p.pk, quantity=10_000, actor=actor, kind=Kind.RESTOCK
+        ),
+        lambda p, actor: stock_adjust(product_id=p.pk, delta=9990, actor=actor),
+        lambda p, actor: stock_adjust(product_id=p.pk, delta=9990, actor=actor, kind=Kind.RESTOCK),
+    ],
+    ids=["set", "set as restock", "adjust", "adjust as restock"],
+)
+def test_no_stock_service_takes_on_hand_beyond_the_maximum(change):
+    product = ProductFactory(stock=10)
+    stock_reserve(quantities={product.pk: 4}, actor=Actor.system(), reference="ORD-1")
+
+    with pytest.raises(InvalidQuantity, match="must stay between 0 and 9999 units"):
+        change(product, Actor.system())
+
+    assert stock_of(product) == (10, 4)
+    assert len(ledger_of(product)) == 2
+
+
+def test_exactly_the_maximum_is_accepted():
+    product = ProductFactory(stock=10)
+
+    stock_set(product_id=product.pk, quantity=9999, actor=Actor.system())
+
+    assert stock_of(product) == (9999, 0)
+
+
+@pytest.mark.parametrize("balance", [10_000, -1])
+def test_an_opening_balance_outside_the_range_opens_nothing(balance):
+    product = product_create(
+        public_id="PROD-NEW-001",
+        sku="SKU-NEW-001",
+        name="New part",
+        category=CategoryFactory(),
+        manufacturer="Acme",
+        price=Decimal("1.00"),
+    )
+
+    with pytest.raises(InvalidQuantity, match="must stay between 0 and 9999 units"):
+        stock_open(balances={product: balance}, actor=Actor.system())
+
+    assert not StockRecord.objects.filter(product=product).exists()
+    assert ledger_of(product) == []

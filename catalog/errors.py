@@ -1,0 +1,20 @@
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+
+from techparts.errors import DomainError
+
+
+class ProductInvalid(DomainError):
+    """The product breaks a catalog rule; nothing was saved. `field_errors` maps field -> texts."""
+
+    code = "validation_error"
+    status_code = 400
+
+    def __init__(self, error: ValidationError, *, public_id: str = "") -> None:
+        self.field_errors: dict[str, list[str]] = error.message_dict
+        details = [
+            text if field == NON_FIELD_ERRORS else f"Field '{field}': {text}"
+            for field, texts in self.field_errors.items()
+            for text in texts
+        ]
+        subject = f"Product '{public_id}'" if public_id else "The product"
+        super().__init__(f"{subject} is invalid: {details[0]}", details=details)

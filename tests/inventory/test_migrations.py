@@ -1,0 +1,74 @@
+"""Migration 0006 adds the on-hand range to the database without rewriting anything."""
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
+
+from inventory.models import StockMovement, StockRecord
+from tests.factories import ProductFactory
+
+BEFORE = [("inventory", "0005_ledger_refuses_truncate")]
+RANGE = [("inventory", "0006_on_hand_range")]
+
+
+@pytest.fixture
+def before_the_range(transactional_db):
+    """Migrate inventory back to before the range and yield its models of that time."""
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE)
+    yield executor.loader.project_state(BEFORE).apps
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def test_out_of_range_stock_stops_the_migration_naming_it_and_history_is_kept(before_the_range):
+    product = ProductFactory(sku="SKU-OVER-1", stock=13)
+    OldRecord = before_the_range.get_model("inventory", "StockRecord")
+    OldMovement = before_the_range.get_model("inventory", "StockMovement")
+    # What two corrections of +9999 did before the rule existed.
+    for on_hand_after in (10_012, 20_011):
+        OldMovement.objects.create(
+            product_id=product.pk,
+            kind="correction",
+            on_hand_delta=9999,
+            reserved_delta=0,
+            on_hand_after=on_hand_after,
+            reserved_after=0,
+            source="admin",
+            actor_name="clerk",
+        )
+    OldRecord.objects.filter(product_id=product.pk).update(on_hand=20_011)
+
+    with pytest.raises(RuntimeError, match=r"SKU-OVER-1 \(20011\)\. Correct each to at most 9999"):
+        MigrationExecutor(connection).migrate(RANGE)
+
+    # The clerk corrects it (through the ledger, as the services would); then it migrates.
+    OldMovement.objects.create(
+        product_id=product.pk,
+        kind="correction",
+        on_hand_delta=-10_011,
+        reserved_delta=0,
+        on_hand_after=9999,
+        reserved_after=0,
+        source="admin",
+        actor_name="clerk",
+    )
+    OldRecord.objects.filter(product_id=product.pk).update(on_hand=9999)
+    MigrationExecutor(connection).migrate(RANGE)
+
+    assert list(
+        StockMovement.objects.filter(product=product).order_by("id").values_list("on_hand_after")
+    ) == [(13,), (10_012,), (20_011,), (9999,)]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StockRecord.objects.filter(product=product).update(on_hand=10_000)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StockMovement.objects.create(
+            product=product,
+            kind="correction",
+            on_hand_delta=1,
+            reserved_delta=0,
+            on_hand_after=10_000,
+            reserved_after=0,
+            source="system",
+            actor_name="system",
+        )

@@ -153,18 +153,17 @@ class GuardedModelAdminMixin:
         return initial
 
 
-def guard_auth_admin(site) -> None:
-    """Re-register Django's user and group admins on site with GuardedModelAdminMixin."""
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.admin import GroupAdmin, UserAdmin
-    from django.contrib.auth.models import Group
+def guard_admin_site(site) -> None:
+    """Re-register every ModelAdmin on `site` that lacks GuardedModelAdminMixin with it.
 
-    class GuardedUserAdmin(GuardedModelAdminMixin, UserAdmin):
-        pass
-
-    class GuardedGroupAdmin(GuardedModelAdminMixin, GroupAdmin):
-        pass
-
-    for model, model_admin in ((get_user_model(), GuardedUserAdmin), (Group, GuardedGroupAdmin)):
+    The project's own admins inherit the mixin; this covers the rest (Django's users and
+    groups, django-axes' logs, whatever a later package registers), so no admin page reads
+    ids, filters or dates without the guards.
+    """
+    for model, model_admin in list(site._registry.items()):
+        if isinstance(model_admin, GuardedModelAdminMixin):
+            continue
+        admin_class = type(model_admin)
+        guarded = type(f"Guarded{admin_class.__name__}", (GuardedModelAdminMixin, admin_class), {})
         site.unregister(model)
-        site.register(model, model_admin)
+        site.register(model, guarded)

@@ -7,6 +7,8 @@ count; it keys them on the username and the client address from `techparts.clien
 import logging
 from datetime import timedelta
 
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
 from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib import admin
@@ -14,6 +16,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from techparts.client_ip import client_ip
 
@@ -78,3 +81,19 @@ def _log_failed_login(sender, credentials: dict, request: HttpRequest | None = N
 @receiver(user_locked_out)
 def _log_lockout(sender, request: HttpRequest, username: str, ip_address: str, **kwargs):
     logger.warning("Admin login locked out for %r from %s", username, ip_address)
+
+
+class FixedAccessAttemptAdmin(AccessAttemptAdmin):
+    @admin.action(description="Clean up expired attempts")
+    def cleanup_expired_attempts(self, request, queryset):
+        # django-axes' action reads the attempt time its login handler stamps on login requests
+        # only; from the admin page it would raise AttributeError. Stamp it here.
+        request.axes_attempt_time = timezone.now()
+        return super().cleanup_expired_attempts(request, queryset)
+
+
+def fix_axes_admin(site) -> None:
+    """Register django-axes' access attempts with an admin whose clean-up action works."""
+    if site.is_registered(AccessAttempt):
+        site.unregister(AccessAttempt)
+    site.register(AccessAttempt, FixedAccessAttemptAdmin)

@@ -1,12 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from techparts.admin_input import guard_auth_admin
+from techparts.admin_input import guard_admin_site
+from techparts.admin_login import fix_axes_admin
 from techparts.api.views import DocsView, SchemaView, UnknownEndpoint, healthz
 
 admin.site.site_header = "TechParts back office"
 admin.site.site_title = "TechParts"
-guard_auth_admin(admin.site)  # Django's user and group pages get the project's input guards
+fix_axes_admin(admin.site)
+guard_admin_site(admin.site)  # every admin, Django's and third parties' too, gets the input guards
 
 v1_patterns = [
     path("", include("catalog.urls")),

@@ -177,6 +177,26 @@ class TestAdminLoginLockout:
 
         assert self.login(client, "correct-horse-battery-staple").status_code == 302
 
+    def test_staff_clean_up_expired_lockouts_from_the_admin(self, settings, admin_client):
+        settings.ADMIN_LOGIN_LOCKOUT_SECONDS = 600
+        UserFactory(username="clerk")
+        self.login(Client(), "wrong")
+        self.login(Client(), "wrong", username="other")
+        AccessAttempt.objects.filter(username="clerk").update(
+            attempt_time=timezone.now() - timedelta(seconds=601)
+        )
+
+        response = admin_client.post(
+            "/admin/axes/accessattempt/",
+            {
+                "action": "cleanup_expired_attempts",
+                "_selected_action": [a.pk for a in AccessAttempt.objects.all()],
+            },
+        )
+
+        assert response.status_code == 302
+        assert list(AccessAttempt.objects.values_list("username", flat=True)) == ["other"]
+
     def test_case_variants_of_the_username_share_one_count(self, settings):
         settings.ADMIN_LOGIN_MAX_FAILURES = 3
         UserFactory(username="clerk")

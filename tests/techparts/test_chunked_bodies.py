@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SKU = "GPU-NV-4090-MSI-001"  # demo stock: 23 on hand
@@ -57,12 +59,6 @@ def served(tmp_path_factory):
     return env, key
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _start(command: list[str], env: dict, port: int) -> subprocess.Popen:
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -83,7 +79,7 @@ def _start(command: list[str], env: dict, port: int) -> subprocess.Popen:
 @pytest.fixture(scope="module")
 def runserver(served):
     env, _ = served
-    port = _free_port()
+    port = free_port()
     process = _start(
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
         {**env, "DEBUG": "true"},  # as `make run`
@@ -97,7 +93,7 @@ def runserver(served):
 @pytest.fixture(scope="module")
 def gunicorn(served):
     env, _ = served
-    port = _free_port()
+    port = free_port()
     process = _start(
         [str(BIN / "gunicorn"), "techparts.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
         env,

@@ -3,10 +3,8 @@
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -17,6 +15,7 @@ from django.db import connection
 from django.test import Client
 
 from tests.factories import ProductFactory
+from tests.servers import free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,25 +85,6 @@ class TestHttpsMode:
         assert Client().get("/healthz").status_code == 200
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_up(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url}: server exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up")
-
-
 def _status(url: str, key: str) -> int:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"})
     try:
@@ -118,7 +98,7 @@ def _status(url: str, key: str) -> int:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server not installed")
 def test_two_app_processes_sharing_redis_enforce_one_limit(make_api_key, tmp_path):
-    redis_port = _free_port()
+    redis_port = free_port()
     redis = subprocess.Popen(
         ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", ""],
         cwd=tmp_path,
@@ -135,7 +115,7 @@ def test_two_app_processes_sharing_redis_enforce_one_limit(make_api_key, tmp_pat
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
         "API_RATE_LIMIT_READ": "6/minute",
     }
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     servers = [
         subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "techparts.wsgi"]
@@ -151,7 +131,7 @@ def test_two_app_processes_sharing_redis_enforce_one_limit(make_api_key, tmp_pat
         product = ProductFactory()
         _, key = make_api_key(scopes=["products:read"])
         for port, server in zip(ports, servers, strict=True):
-            _wait_until_up(f"http://127.0.0.1:{port}/healthz", server)
+            wait_until_up(f"http://127.0.0.1:{port}/healthz", server)
 
         statuses = [
             _status(f"http://127.0.0.1:{ports[i % 2]}/v1/products/{product.public_id}", key)

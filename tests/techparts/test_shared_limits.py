@@ -23,7 +23,8 @@ from django.db import connection
 
 from tests.conftest import ON_POSTGRES
 from tests.factories import UserFactory
-from tests.techparts.test_production import PRODUCTION_ENV, ROOT, _free_port
+from tests.servers import free_port
+from tests.techparts.test_production import PRODUCTION_ENV, ROOT
 
 PASSWORD = "correct-horse-battery-staple"
 LOGIN = "/admin/login/?next=/admin/"
@@ -58,7 +59,7 @@ def _wait_until_up(port: int, process: subprocess.Popen, seconds: float = 60) ->
 def _servers(env: dict[str, str], count: int = 3) -> Iterator[list[int]]:
     """Run `count` single-worker gunicorn processes; yield their ports."""
     assert "REDIS_URL" not in env and "CACHE_URL" not in env
-    ports = [_free_port() for _ in range(count)]
+    ports = [free_port() for _ in range(count)]
     processes = [
         subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "techparts.wsgi"]

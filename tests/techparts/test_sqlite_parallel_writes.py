@@ -9,11 +9,9 @@ database with `manage.py`, serves it from gunicorn (3 worker processes) and from
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -23,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ON_POSTGRES
+from tests.servers import free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,25 +35,6 @@ HOT = ("PROD-7800X3D-AMD-001", "CPU-AMD-7800X3D-001", 4)  # demo stock: 4 units
 STEADY = ("PROD-4090-MSI-001", "GPU-NV-4090-MSI-001", 23)
 SYNCED_SKU = "CPU-AMD-5950X-001"
 ADDRESS = {"street": "1 Main St", "city": "San Francisco", "state": "CA", "zip": "94105"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_up(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url}: server exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=5):
-                return
-        except OSError:  # refused, reset or timed out while the server starts
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up")
 
 
 def _manage(env: dict, *args: str) -> subprocess.CompletedProcess:
@@ -113,7 +93,7 @@ def test_fifty_parallel_writes_on_the_sqlite_file_default_never_fail(sqlite_env,
     )
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip()
-    gunicorn_port, runserver_port = _free_port(), _free_port()
+    gunicorn_port, runserver_port = free_port(), free_port()
     servers = [
         subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "techparts.wsgi"]
@@ -150,7 +130,7 @@ def test_fifty_parallel_writes_on_the_sqlite_file_default_never_fail(sqlite_env,
 
     try:
         for base, server in zip(bases, servers, strict=True):
-            _wait_until_up(f"{base}/healthz", server)
+            wait_until_up(f"{base}/healthz", server)
 
         with ThreadPoolExecutor(max_workers=len(writes)) as pool:
             results = list(pool.map(lambda args: send(*args), _numbered(writes)))

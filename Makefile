@@ -42,9 +42,11 @@ serve: venv
 	$(BIN)/gunicorn techparts.wsgi --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2} \
 		--timeout 30 --graceful-timeout 30 --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}"
 
+## Ruff, then the app layers (docs/architecture.md): a wrong import between apps fails here.
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 
 format: venv
 	$(BIN)/ruff check --fix .

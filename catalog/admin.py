@@ -1,13 +1,6 @@
 from django.contrib import admin
-from django.urls import reverse
-from django.utils.html import format_html
 
-from catalog.forms import ProductAdminForm
-from catalog.models import Category, Product
-from catalog.services import EDITABLE_FIELDS, product_create, product_update
-from inventory.models import StockRecord
-from inventory.services import stock_open
-from techparts.actors import Actor
+from catalog.models import Category
 from techparts.admin_input import GuardedModelAdminMixin
 
 
@@ -16,78 +9,3 @@ class CategoryAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-
-
-class StockInline(admin.StackedInline):
-    """Stock is shown here and changed only through audited corrections (inventory app)."""
-
-    model = StockRecord
-    fields = ["on_hand", "reserved", "available", "low_stock_threshold", "stock_links"]
-    readonly_fields = fields
-    can_delete = False
-    extra = 0
-    max_num = 0
-
-    @admin.display(description="available")
-    def available(self, record):
-        return record.available
-
-    @admin.display(description="stock")
-    def stock_links(self, record):
-        return format_html(
-            '<a href="{}">Correct stock</a> · <a href="{}">History and chart</a>',
-            reverse("admin:inventory_stockrecord_correct", args=[record.pk]),
-            reverse("admin:inventory_stockrecord_movements", args=[record.pk]),
-        )
-
-
-@admin.register(Product)
-class ProductAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
-    form = ProductAdminForm
-    list_display = [
-        "public_id",
-        "sku",
-        "name",
-        "category",
-        "manufacturer",
-        "price",
-        "available",
-        "is_active",
-    ]
-    list_filter = ["category", "manufacturer", "is_active"]
-    search_fields = ["public_id", "sku", "name", "manufacturer"]
-    list_select_related = ["category", "stock"]
-    autocomplete_fields = ["related_products"]
-    readonly_fields = ["created_at", "updated_at"]
-    inlines = [StockInline]
-    fieldsets = [
-        (None, {"fields": ["public_id", "sku", "name", "category", "manufacturer", "is_active"]}),
-        ("Price", {"fields": ["price", "currency"]}),
-        ("Details", {"fields": ["specifications", "warranty", "related_products"]}),
-        ("History", {"fields": ["created_at", "updated_at"]}),
-    ]
-
-    @admin.display(description="available")
-    def available(self, product):
-        stock = getattr(product, "stock", None)
-        return stock.available if stock else 0
-
-    def save_model(self, request, obj, form, change):
-        # Through the catalog service, like every other writer of products. The form has
-        # already run the same model validation, so the service refuses nothing new here.
-        fields = {
-            name: value for name, value in form.cleaned_data.items() if name in EDITABLE_FIELDS
-        }
-        if change:
-            product_update(product=obj, **{n: fields[n] for n in form.changed_data if n in fields})
-            return
-        product = product_create(**fields)
-        # The admin goes on with its own instance (inlines, log entry, redirect).
-        vars(obj).update(vars(product))
-        # Every product has a stock record from the start; units arrive via corrections.
-        stock_open(balances={product: 0}, actor=Actor.staff(request.user))
-
-    def save_related(self, request, form, formsets, change):
-        # Related products were saved by the catalog service; only the stock inline is left.
-        for formset in formsets:
-            self.save_formset(request, form, formset, change=change)

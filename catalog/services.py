@@ -1,9 +1,9 @@
 """Every product is created and edited here, validated by the model's rules before it is saved.
 
-The admin, the demo loader and the test factories call these functions, so a product that
-breaks a rule (specifications that are not a flat object, a currency other than USD, a bad id)
-is refused whichever way it comes in. Catalog knows nothing of stock: callers that want a stock
-record open it through inventory after creating the product.
+Every writer of products calls these functions, so a product that breaks a rule
+(specifications that are not a flat object, a currency other than USD, a bad id) is refused
+whichever way it comes in. Catalog knows nothing of stock: a new product gets its stock record
+from shop.services.product_open, which the admin, the demo loader and the test factories call.
 """
 
 from collections.abc import Iterable, Mapping, Sequence

@@ -7,10 +7,10 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
 from catalog.models import Product
-from catalog.serializers import MoneyField
 from orders.models import Customer, Order, OrderLine
 from orders.services import MAX_LINES, OrderItem, ShippingAddress
 from techparts.api.serializers import (
+    MoneyField,
     StrictCharField,
     StrictChoiceField,
     StrictIntegerField,

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "catalog",
     "inventory",
     "orders",
+    "shop",
 ]
 
 MIDDLEWARE = [

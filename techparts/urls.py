@@ -11,7 +11,7 @@ fix_axes_admin(admin.site)
 guard_admin_site(admin.site)  # every admin, Django's and third parties' too, gets the input guards
 
 v1_patterns = [
-    path("", include("catalog.urls")),
+    path("", include("shop.urls")),
     path("", include("inventory.urls")),
     path("", include("orders.urls")),
     path("schema/", SchemaView.as_view(), name="schema"),

@@ -1,4 +1,4 @@
-"""factory-boy factories shared by all tests. Stock is created through the inventory service."""
+"""factory-boy factories shared by all tests. Products and their stock come from the shop service."""
 
 from decimal import Decimal
 
@@ -6,9 +6,8 @@ import factory
 from django.contrib.auth import get_user_model
 
 from catalog.models import Category, Product
-from catalog.services import product_create
-from inventory.services import stock_open
 from orders.models import Customer, TaxRate
+from shop.services import product_open
 from techparts.actors import Actor
 
 
@@ -35,7 +34,8 @@ class CategoryFactory(factory.django.DjangoModelFactory):
 class ProductFactory(factory.django.DjangoModelFactory):
     """A product with a stock record; `stock=N` opens it with N units (ledgered).
 
-    Created through the catalog service, so a factory product obeys the same rules as any other.
+    Created through the shop service like every product, so a factory product obeys the same
+    rules as any other and has its stock record from the start.
     """
 
     class Meta:
@@ -51,18 +51,13 @@ class ProductFactory(factory.django.DjangoModelFactory):
     specifications = factory.LazyFunction(lambda: {"memory": "8GB"})
     warranty = "2 years"
 
+    # Opening balance and threshold of the product's stock record (shop.services.product_open).
+    stock = 10
+    low_stock_threshold = 5
+
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
-        return product_create(*args, **kwargs)
-
-    @factory.post_generation
-    def stock(product, create, extracted, **kwargs):
-        if create:
-            stock_open(
-                balances={product: 10 if extracted is None else extracted},
-                actor=Actor.system(),
-                low_stock_threshold=kwargs.get("low_stock_threshold", 5),
-            )
+        return product_open(actor=Actor.system(), **kwargs)
 
 
 class CustomerFactory(factory.django.DjangoModelFactory):

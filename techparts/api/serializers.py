@@ -118,3 +118,13 @@ def takes_no_body(view_method: Callable[..., Response]) -> Callable[..., Respons
 
     wrapper.takes_no_body = True  # read by the schema generator
     return wrapper
+
+
+class MoneyField(serializers.DecimalField):
+    """A price rendered as a JSON number with exactly two decimals (1599.99, 0.00)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", 12)
+        kwargs.setdefault("decimal_places", 2)
+        kwargs["coerce_to_string"] = False
+        super().__init__(**kwargs)

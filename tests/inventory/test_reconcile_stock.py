@@ -4,7 +4,6 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from catalog.demo import load_demo_catalog
 from inventory.errors import InsufficientStock, InvalidQuantity, StockConflict
 from inventory.models import StockMovement, StockRecord
 from inventory.selectors import stock_mismatches
@@ -15,6 +14,7 @@ from inventory.services import (
     stock_set,
     stock_ship,
 )
+from shop.demo import load_demo_catalog
 from techparts.actors import Actor
 from tests.factories import ProductFactory, UserFactory
 

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from rest_framework.exceptions import ErrorDetail
 
-import catalog.views
+import shop.views
 from techparts.api.errors import flatten_errors
 from tests.factories import ProductFactory
 
@@ -56,7 +56,7 @@ def test_unexpected_exception_is_internal_error_without_internals(api, monkeypat
     def broken():
         raise RuntimeError("password=hunter2 at /srv/secret.py line 42")
 
-    monkeypatch.setattr(catalog.views, "product_list", broken)
+    monkeypatch.setattr(shop.views, "product_list", broken)
 
     with caplog.at_level(logging.ERROR, logger="techparts.api"):
         response = api.get("/v1/products")

@@ -1,11 +1,16 @@
+from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from psycopg import sql
 
-from inventory.models import StockMovement
+# Models the app may append to and read, never rewrite or empty. Named by label: techparts is
+# the bottom layer and imports no app (docs/architecture.md).
+APPEND_ONLY_MODELS = ["inventory.StockMovement"]
 
-# Tables the app may append to and read, never rewrite or empty.
-APPEND_ONLY_TABLES = [StockMovement._meta.db_table]
+
+def append_only_tables() -> list[str]:
+    """Return the database tables of the append-only models."""
+    return [apps.get_model(label)._meta.db_table for label in APPEND_ONLY_MODELS]
 
 
 class Command(BaseCommand):
@@ -49,7 +54,7 @@ class Command(BaseCommand):
                 "ALTER DEFAULT PRIVILEGES IN SCHEMA {schema}"
                 " GRANT USAGE, SELECT ON SEQUENCES TO {role}",
             ]
-            for table in APPEND_ONLY_TABLES:
+            for table in append_only_tables():
                 ledger = sql.Identifier(table).as_string(raw)
                 statements += [
                     f"REVOKE ALL ON {ledger} FROM PUBLIC, {{role}}",
@@ -59,7 +64,7 @@ class Command(BaseCommand):
                 cursor.execute(statement.format(**names))
         self.stdout.write(
             f"Granted role {role!r} read/write on schema {schema!r} (current and future tables), "
-            f"append-only on {', '.join(APPEND_ONLY_TABLES)}."
+            f"append-only on {', '.join(append_only_tables())}."
         )
 
     def _check_roles(self, cursor, role: str) -> None:
@@ -69,7 +74,7 @@ class Command(BaseCommand):
             "SELECT r.rolsuper, pg_has_role(r.oid, c.relowner, 'MEMBER'),"
             " pg_has_role(current_user, c.relowner, 'USAGE'), c.relowner::regrole::text"
             " FROM pg_roles r, pg_class c WHERE r.rolname = %s AND c.oid = %s::regclass",
-            [role, APPEND_ONLY_TABLES[0]],
+            [role, append_only_tables()[0]],
         )
         row = cursor.fetchone()
         if row is None:

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog.demo import load_demo_catalog, load_synthetic_products
 from orders.demo import load_demo_orders_data
+from shop.demo import load_demo_catalog, load_synthetic_products
 
 
 class Command(BaseCommand):

@@ -1,19 +1,13 @@
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from catalog.models import Product
+from techparts.api.serializers import MoneyField
 
 
-class MoneyField(serializers.DecimalField):
-    """A price rendered as a JSON number with exactly two decimals (1599.99, 0.00)."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_digits", 12)
-        kwargs.setdefault("decimal_places", 2)
-        kwargs["coerce_to_string"] = False
-        super().__init__(**kwargs)
-
-
-class RelatedProductSerializer(serializers.ModelSerializer):
+# Component names stay those of the published schema.
+@extend_schema_serializer(component_name="RelatedProduct")
+class RelatedProductOutputSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id")
     price = MoneyField()
     in_stock = serializers.SerializerMethodField()
@@ -23,18 +17,19 @@ class RelatedProductSerializer(serializers.ModelSerializer):
         fields = ["id", "sku", "name", "price", "in_stock"]
 
     def get_in_stock(self, product: Product) -> bool:
-        stock = getattr(product, "stock", None)
-        return stock is not None and stock.available > 0
+        # `available` is annotated by shop.selectors.product_list on related products too.
+        return product.available > 0
 
 
-class ProductSerializer(serializers.ModelSerializer):
+@extend_schema_serializer(component_name="Product")
+class ProductOutputSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id")
     category = serializers.CharField(source="category.slug")
     price = MoneyField()
     stock = serializers.IntegerField(source="available", help_text="Units available to order.")
     in_stock = serializers.SerializerMethodField()
     specifications = serializers.DictField(help_text="Technical specifications (free-form).")
-    related_products = RelatedProductSerializer(many=True)
+    related_products = RelatedProductOutputSerializer(many=True)
 
     class Meta:
         model = Product

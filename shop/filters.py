@@ -1,7 +1,7 @@
 import django_filters
-from django.db.models import F, Q
 
 from catalog.models import Product
+from inventory.rules import low_stock_condition
 from techparts.api.filters import BooleanFilter, PriceFilter, StrictFilterSet
 
 
@@ -26,6 +26,6 @@ class ProductFilter(StrictFilterSet):
         return queryset.filter(available__gt=0) if value else queryset.filter(available__lte=0)
 
     def filter_low_stock(self, queryset, name, value):
-        # `available` is annotated by catalog.selectors.product_list; no stock record is low.
-        low = Q(stock__isnull=True) | Q(available__lte=F("stock__low_stock_threshold"))
+        # `available` is annotated by shop.selectors.product_list; no stock record is low.
+        low = low_stock_condition(via="stock__")
         return queryset.filter(low) if value else queryset.exclude(low)

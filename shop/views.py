@@ -1,9 +1,9 @@
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, viewsets
 
-from catalog.filters import ProductFilter
-from catalog.selectors import product_list
-from catalog.serializers import ProductSerializer
+from shop.filters import ProductFilter
+from shop.selectors import product_list
+from shop.serializers import ProductOutputSerializer
 from techparts.api.schema import error_responses
 from techparts.apikeys.scopes import PRODUCTS_READ
 
@@ -14,17 +14,17 @@ from techparts.apikeys.scopes import PRODUCTS_READ
         description="Filter, search (`search` over name, SKU, manufacturer), order "
         "(`ordering`: price, name, created_at; prefix `-` for descending, `-created_at` is "
         "newest first) and page (`page`, `page_size` up to 100). Scope `products:read`.",
-        responses={200: ProductSerializer(many=True), **error_responses(400, 401, 403)},
+        responses={200: ProductOutputSerializer(many=True), **error_responses(400, 401, 403)},
     ),
     retrieve=extend_schema(
         summary="Get product details",
         description="One product by its public id, e.g. `PROD-4090-MSI-001`. "
         "Scope `products:read`.",
-        responses={200: ProductSerializer, **error_responses(401, 403, 404)},
+        responses={200: ProductOutputSerializer, **error_responses(401, 403, 404)},
     ),
 )
 class ProductViewSet(viewsets.ReadOnlyModelViewSet):
-    serializer_class = ProductSerializer
+    serializer_class = ProductOutputSerializer
     filterset_class = ProductFilter
     search_fields = ["name", "sku", "manufacturer"]
     ordering_fields = ["price", "name", "created_at"]

@@ -1,4 +1,4 @@
-"""Load the demo catalog (and synthetic bulk products for load tests)."""
+"""Load the demo catalog with its stock (and synthetic bulk products for load tests)."""
 
 import random
 from decimal import Decimal
@@ -7,8 +7,8 @@ from django.db import transaction
 
 from catalog.demo_data import CATEGORIES, PRODUCTS
 from catalog.models import Category, Product
-from catalog.services import product_bulk_create, product_create, product_update
-from inventory.services import stock_open
+from catalog.services import product_update
+from shop.services import product_bulk_open, product_open
 from techparts.actors import Actor
 
 SYNTHETIC_PREFIX = "PROD-SYN-"
@@ -26,11 +26,14 @@ def load_demo_catalog() -> tuple[int, int]:
             slug=data["slug"], defaults={"name": data["name"], "description": data["description"]}
         )
     existing = set(Product.objects.values_list("public_id", flat=True))
-    new_products = {}
+    new_products = set()
     for data in PRODUCTS:
         if data["id"] in existing:
             continue
-        product = product_create(
+        product = product_open(
+            actor=Actor.system(),
+            stock=data["stock"],
+            reason="Opening balance (demo data)",
             public_id=data["id"],
             sku=data["sku"],
             name=data["name"],
@@ -40,7 +43,7 @@ def load_demo_catalog() -> tuple[int, int]:
             specifications=data["specifications"],
             warranty=data["warranty"],
         )
-        new_products[product] = data["stock"]
+        new_products.add(product)
     if new_products:
         by_id = {
             p.public_id: p
@@ -51,9 +54,6 @@ def load_demo_catalog() -> tuple[int, int]:
                 product_update(
                     product=by_id[data["id"]], related_products=[by_id[r] for r in data["related"]]
                 )
-        stock_open(
-            balances=new_products, actor=Actor.system(), reason="Opening balance (demo data)"
-        )
     return len(new_products), len(PRODUCTS)
 
 
@@ -68,25 +68,25 @@ def load_synthetic_products(count: int, *, batch_size: int = 2000, seed: int = 0
     created = 0
     for offset in range(0, count, batch_size):
         numbers = range(start + offset, start + min(offset + batch_size, count))
-        products = product_bulk_create(
-            products=[
-                Product(
-                    public_id=f"{SYNTHETIC_PREFIX}{n:07d}",
-                    sku=f"SYN-{n:07d}",
-                    name=f"Synthetic component {n}",
-                    category=categories[n % len(categories)],
-                    manufacturer=rng.choice(["ASUS", "MSI", "Gigabyte", "Corsair", "Kingston"]),
-                    price=Decimal(rng.randrange(999, 199999)) / 100,
-                    specifications={"batch": "synthetic", "index": n},
-                    warranty=rng.choice(["1 year", "2 years", "3 years"]),
-                )
-                for n in numbers
-            ]
-        )
-        stock_open(
-            balances={product: rng.randrange(0, 250) for product in products},
+        products = [
+            Product(
+                public_id=f"{SYNTHETIC_PREFIX}{n:07d}",
+                sku=f"SYN-{n:07d}",
+                name=f"Synthetic component {n}",
+                category=categories[n % len(categories)],
+                manufacturer=rng.choice(["ASUS", "MSI", "Gigabyte", "Corsair", "Kingston"]),
+                price=Decimal(rng.randrange(999, 199999)) / 100,
+                specifications={"batch": "synthetic", "index": n},
+                warranty=rng.choice(["1 year", "2 years", "3 years"]),
+            )
+            for n in numbers
+        ]
+        product_bulk_open(
+            products=products,
+            stock=[rng.randrange(0, 250) for _ in products],
             actor=Actor.system(),
             reason="Opening balance (synthetic load-test data)",
+            batch_size=batch_size,
         )
         created += len(products)
     return created

@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from catalog.views import ProductViewSet
+from shop.views import ProductViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("products", ProductViewSet, basename="product")

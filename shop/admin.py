@@ -1,0 +1,87 @@
+"""The product admin: catalog fields, with the stock record shown and opened alongside."""
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+
+from catalog.forms import ProductAdminForm
+from catalog.models import Product
+from catalog.services import EDITABLE_FIELDS, product_update
+from inventory.models import StockRecord
+from shop.services import product_open
+from techparts.actors import Actor
+from techparts.admin_input import GuardedModelAdminMixin
+
+
+class StockInline(admin.StackedInline):
+    """Stock is shown here and changed only through audited corrections (inventory app)."""
+
+    model = StockRecord
+    fields = ["on_hand", "reserved", "available", "low_stock_threshold", "stock_links"]
+    readonly_fields = fields
+    can_delete = False
+    extra = 0
+    max_num = 0
+
+    @admin.display(description="available")
+    def available(self, record):
+        return record.available
+
+    @admin.display(description="stock")
+    def stock_links(self, record):
+        return format_html(
+            '<a href="{}">Correct stock</a> · <a href="{}">History and chart</a>',
+            reverse("admin:inventory_stockrecord_correct", args=[record.pk]),
+            reverse("admin:inventory_stockrecord_movements", args=[record.pk]),
+        )
+
+
+@admin.register(Product)
+class ProductAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
+    form = ProductAdminForm
+    list_display = [
+        "public_id",
+        "sku",
+        "name",
+        "category",
+        "manufacturer",
+        "price",
+        "available",
+        "is_active",
+    ]
+    list_filter = ["category", "manufacturer", "is_active"]
+    search_fields = ["public_id", "sku", "name", "manufacturer"]
+    list_select_related = ["category", "stock"]
+    autocomplete_fields = ["related_products"]
+    readonly_fields = ["created_at", "updated_at"]
+    inlines = [StockInline]
+    fieldsets = [
+        (None, {"fields": ["public_id", "sku", "name", "category", "manufacturer", "is_active"]}),
+        ("Price", {"fields": ["price", "currency"]}),
+        ("Details", {"fields": ["specifications", "warranty", "related_products"]}),
+        ("History", {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    @admin.display(description="available")
+    def available(self, product):
+        stock = getattr(product, "stock", None)
+        return stock.available if stock else 0
+
+    def save_model(self, request, obj, form, change):
+        # Through the shop and catalog services, like every other writer of products. The form has
+        # already run the same model validation, so the service refuses nothing new here.
+        fields = {
+            name: value for name, value in form.cleaned_data.items() if name in EDITABLE_FIELDS
+        }
+        if change:
+            product_update(product=obj, **{n: fields[n] for n in form.changed_data if n in fields})
+            return
+        # Every product has a stock record from the start; units arrive via corrections.
+        product = product_open(actor=Actor.staff(request.user), **fields)
+        # The admin goes on with its own instance (inlines, log entry, redirect).
+        vars(obj).update(vars(product))
+
+    def save_related(self, request, form, formsets, change):
+        # Related products were saved by the catalog service; only the stock inline is left.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ShopConfig(AppConfig):
+    """The top layer: composes catalog, inventory and orders (see docs/architecture.md)."""
+
+    name = "shop"

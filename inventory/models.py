@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from catalog.models import Product
+from inventory.rules import is_available, is_low_stock
 from techparts.actors import SOURCE_ADMIN, SOURCE_API, SOURCE_SYSTEM
 
 # The most units of one product the store holds: the range the API accepts and reports, and
@@ -51,11 +52,11 @@ class StockRecord(models.Model):
 
     @property
     def available(self) -> int:
-        return self.on_hand - self.reserved
+        return is_available(self.on_hand, self.reserved)
 
     @property
     def is_low(self) -> bool:
-        return self.available <= self.low_stock_threshold
+        return is_low_stock(self.available, self.low_stock_threshold)
 
 
 class ImmutableLedgerError(Exception):
@@ -149,4 +150,4 @@ class StockMovement(models.Model):
 
     @property
     def available_after(self) -> int:
-        return self.on_hand_after - self.reserved_after
+        return is_available(self.on_hand_after, self.reserved_after)

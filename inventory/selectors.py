@@ -9,6 +9,7 @@ from django.db.models.functions import Coalesce
 
 from catalog.models import Product
 from inventory.models import StockMovement, StockRecord
+from inventory.rules import is_available
 from techparts.errors import NotFound
 
 
@@ -102,7 +103,10 @@ def stock_history_points(*, product_id: int, limit: int = 500) -> list[StockPoin
         .order_by("-id")
         .values_list("created_at", "on_hand_after", "reserved_after")[:limit]
     )
-    return [StockPoint(at, on_hand, on_hand - reserved) for at, on_hand, reserved in rows][::-1]
+    points = [
+        StockPoint(at, on_hand, is_available(on_hand, reserved)) for at, on_hand, reserved in rows
+    ]
+    return points[::-1]
 
 
 @dataclass(frozen=True)

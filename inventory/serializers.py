@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from inventory.kinds import SETTING_KINDS
 from inventory.models import MAX_ON_HAND, StockMovement, StockRecord
 from inventory.selectors import movement_public_view
 from techparts.api.serializers import StrictCharField, StrictIntegerField, StrictSerializer
@@ -17,7 +18,7 @@ class StockUpdateInputSerializer(StrictSerializer):
         help_text="Why the stock changed (at most 200 characters); kept in the stock history.",
     )
     type = serializers.ChoiceField(
-        choices=[StockMovement.Kind.CORRECTION, StockMovement.Kind.RESTOCK],
+        choices=SETTING_KINDS,
         default=StockMovement.Kind.CORRECTION,
         help_text="`correction` (default): a count or sync. `restock`: the rise is a delivery "
         "received; a restock cannot lower the quantity (409 `conflict`).",

@@ -140,3 +140,29 @@ def test_reconcile_reports_a_broken_chain_even_when_sums_agree():
     [mismatch] = stock_mismatches()
 
     assert mismatch.problem == "last ledger row does not end at the stock record"
+
+
+def test_reconcile_reports_a_ledger_row_that_does_not_do_what_its_kind_does():
+    product = ProductFactory(stock=20)
+    # Inserted around the services: a "reservation" that adds on-hand units instead of
+    # reserving them. Sums and the last row agree with the record; the kind does not.
+    StockMovement.objects.create(
+        product=product,
+        kind=StockMovement.Kind.RESERVATION,
+        on_hand_delta=5,
+        reserved_delta=0,
+        on_hand_after=25,
+        reserved_after=0,
+        source="system",
+        actor_name="system",
+    )
+    StockRecord.objects.filter(product=product).update(on_hand=25)
+
+    [mismatch] = stock_mismatches()
+
+    assert (mismatch.sku, mismatch.problem) == (
+        product.sku,
+        "ledger rows do not move stock the way their kind does",
+    )
+    with pytest.raises(CommandError):
+        reconcile()

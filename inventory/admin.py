@@ -8,8 +8,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import F, IntegerField, QuerySet
-from django.db.models.expressions import ExpressionWrapper
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -22,6 +21,7 @@ from inventory.charts import stock_chart_svg
 from inventory.exports import movement_csv_lines
 from inventory.forms import StockCorrectionForm
 from inventory.models import StockMovement, StockRecord
+from inventory.rules import available_expression, low_stock_condition
 from inventory.selectors import movement_list, stock_history_points
 from inventory.services import stock_threshold_set
 from techparts.actors import Actor
@@ -32,8 +32,6 @@ from techparts.errors import DomainError
 CORRECT = "inventory.correct_stock"
 VIEW_HISTORY = "inventory.view_stockmovement"
 EXPORT = "inventory.export_movements"
-
-AVAILABLE = ExpressionWrapper(F("on_hand") - F("reserved"), output_field=IntegerField())
 
 
 class StockLevelFilter(admin.SimpleListFilter):
@@ -48,12 +46,14 @@ class StockLevelFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request, queryset):
+        # available_units is annotated by StockRecordAdmin.get_queryset.
+        low = low_stock_condition(available="available_units")
         if self.value() == "low":
-            return queryset.filter(available_units__lte=F("low_stock_threshold"))
+            return queryset.filter(low)
         if self.value() == "out":
             return queryset.filter(available_units__lte=0)
         if self.value() == "ok":
-            return queryset.filter(available_units__gt=F("low_stock_threshold"))
+            return queryset.exclude(low)
         return queryset
 
 
@@ -94,7 +94,7 @@ class StockRecordAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(available_units=AVAILABLE)
+        return super().get_queryset(request).annotate(available_units=available_expression())
 
     def get_list_display(self, request):
         if request.user.has_perm(VIEW_HISTORY):

@@ -44,7 +44,7 @@ def movement_csv_lines(
             m.on_hand_after,
             m.reserved_delta,
             m.reserved_after,
-            m.on_hand_after - m.reserved_after,
+            m.available_after,
             m.reason,
             m.reference,
             m.source,

@@ -1,19 +1,31 @@
+from typing import NamedTuple
+
 from django import forms
 
+from inventory.kinds import movement_kind
 from inventory.models import MAX_ON_HAND, StockMovement, StockRecord
 from inventory.services import StockChange, stock_adjust, stock_set
 from techparts.actors import Actor
+
+Kind = StockMovement.Kind
+
+
+class Reason(NamedTuple):
+    """A reason a clerk can give, and the movement kind (one of kinds.SETTING_KINDS) it records."""
+
+    label: str
+    kind: str
 
 
 class StockCorrectionForm(forms.Form):
     """A clerk's audited correction: a new count or a signed adjustment, always with a reason."""
 
     REASONS = {
-        "count_correction": "Count correction",
-        "received_shipment": "Received shipment",
-        "damaged": "Damaged",
-        "returned": "Returned",
-        "other": "Other",
+        "count_correction": Reason("Count correction", Kind.CORRECTION),
+        "received_shipment": Reason("Received shipment", Kind.RESTOCK),
+        "damaged": Reason("Damaged", Kind.CORRECTION),
+        "returned": Reason("Returned", Kind.CORRECTION),
+        "other": Reason("Other", Kind.CORRECTION),
     }
 
     new_on_hand = forms.IntegerField(
@@ -30,7 +42,10 @@ class StockCorrectionForm(forms.Form):
         max_value=MAX_ON_HAND,
         help_text="A signed change instead of a count, e.g. -2 for two damaged units.",
     )
-    reason_code = forms.ChoiceField(label="Reason", choices=[("", "---------"), *REASONS.items()])
+    reason_code = forms.ChoiceField(
+        label="Reason",
+        choices=[("", "---------"), *((code, reason.label) for code, reason in REASONS.items())],
+    )
     note = forms.CharField(
         label="Note",
         required=False,
@@ -68,23 +83,24 @@ class StockCorrectionForm(forms.Form):
             self.add_error("new_on_hand", f"On hand is already {expected}; nothing to correct.")
         if data.get("reason_code") == "other" and not data.get("note", "").strip():
             self.add_error("note", "Describe the reason when choosing 'Other'.")
-        if data.get("reason_code") == "received_shipment":
+        reason = self.REASONS.get(data.get("reason_code"))
+        if reason and movement_kind(reason.kind).only_raises:
             rises = (adjustment or 0) > 0 or (
                 new_on_hand is not None and expected is not None and new_on_hand > expected
             )
             if not rises:
-                self.add_error("reason_code", "A received shipment must raise the on-hand count.")
+                self.add_error(
+                    "reason_code", f"A {reason.label.lower()} must raise the on-hand count."
+                )
         return data
 
     @property
     def kind(self) -> str:
-        if self.cleaned_data["reason_code"] == "received_shipment":
-            return StockMovement.Kind.RESTOCK
-        return StockMovement.Kind.CORRECTION
+        return self.REASONS[self.cleaned_data["reason_code"]].kind
 
     @property
     def reason(self) -> str:
-        label = self.REASONS[self.cleaned_data["reason_code"]]
+        label = self.REASONS[self.cleaned_data["reason_code"]].label
         note = self.cleaned_data["note"].strip()
         return f"{label}: {note}" if note else label
 

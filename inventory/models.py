@@ -3,6 +3,8 @@ from django.db import models
 from django.db.models import F, Q
 
 from catalog.models import Product
+from inventory.kinds import kind_choices
+from inventory.rules import is_available, is_low_stock
 from techparts.actors import SOURCE_ADMIN, SOURCE_API, SOURCE_SYSTEM
 
 # The most units of one product the store holds: the range the API accepts and reports, and
@@ -51,11 +53,11 @@ class StockRecord(models.Model):
 
     @property
     def available(self) -> int:
-        return self.on_hand - self.reserved
+        return is_available(self.on_hand, self.reserved)
 
     @property
     def is_low(self) -> bool:
-        return self.available <= self.low_stock_threshold
+        return is_low_stock(self.available, self.low_stock_threshold)
 
 
 class ImmutableLedgerError(Exception):
@@ -75,12 +77,13 @@ class StockMovementQuerySet(models.QuerySet):
 class StockMovement(models.Model):
     """One append-only row of the stock ledger: what changed, by how much, who, why."""
 
-    class Kind(models.TextChoices):
-        CORRECTION = "correction", "Correction"
-        RESTOCK = "restock", "Restock"
-        RESERVATION = "reservation", "Reservation"
-        RELEASE = "release", "Release"
-        SHIPMENT = "shipment", "Shipment"
+    # One member per entry of inventory.kinds.KINDS (Kind.CORRECTION == "correction", ...).
+    Kind = models.TextChoices(
+        "Kind",
+        [(value.upper(), (value, label)) for value, label in kind_choices()],
+        module=__name__,
+        qualname="StockMovement.Kind",
+    )
 
     class Source(models.TextChoices):
         ADMIN = SOURCE_ADMIN, "Admin"
@@ -149,4 +152,4 @@ class StockMovement(models.Model):
 
     @property
     def available_after(self) -> int:
-        return self.on_hand_after - self.reserved_after
+        return is_available(self.on_hand_after, self.reserved_after)

@@ -34,3 +34,8 @@ def low_stock_condition(*, via: str = "", available: str = "available") -> Q:
 def is_available(on_hand: int, reserved: int) -> int:
     """Return the units available of a stock record held in memory."""
     return on_hand - reserved
+
+
+def is_low_stock(available: int, low_stock_threshold: int) -> bool:
+    """Return whether `available` units held in memory count as low stock."""
+    return available <= low_stock_threshold

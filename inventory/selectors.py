@@ -1,14 +1,18 @@
 """Reads of stock and its ledger, shaped for the API, the admin and reconciliation."""
 
-from collections.abc import Mapping
+import operator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import reduce
 
-from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import Exists, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from catalog.models import Product
+from inventory.kinds import KINDS
 from inventory.models import StockMovement, StockRecord
+from inventory.rules import is_available
 from techparts.errors import NotFound
 
 
@@ -102,7 +106,10 @@ def stock_history_points(*, product_id: int, limit: int = 500) -> list[StockPoin
         .order_by("-id")
         .values_list("created_at", "on_hand_after", "reserved_after")[:limit]
     )
-    return [StockPoint(at, on_hand, on_hand - reserved) for at, on_hand, reserved in rows][::-1]
+    points = [
+        StockPoint(at, on_hand, is_available(on_hand, reserved)) for at, on_hand, reserved in rows
+    ]
+    return points[::-1]
 
 
 @dataclass(frozen=True)
@@ -146,37 +153,54 @@ def _last(field: str) -> Subquery:
     )
 
 
+def _misfit() -> Exists:
+    # A row whose deltas are not what its kind does (KINDS) was not written by the services.
+    fits = reduce(operator.or_, (kind.ledger_rows() for kind in KINDS))
+    return Exists(StockMovement.objects.filter(product_id=OuterRef("product_id")).exclude(fits))
+
+
 def stock_mismatches() -> list[Mismatch]:
     """Replay every product's ledger and return the stock records it does not explain.
 
     A record is explained when the sums of its ledger deltas equal its on-hand and reserved
-    counts and its last ledger row ends at those counts. Ledger rows of a product without a
-    stock record are reported too.
+    counts, its last ledger row ends at those counts, and each of its rows moves the counts
+    the way its kind does (inventory.kinds). Ledger rows of a product without a stock record
+    are reported too.
     """
-    records = (
+    return [*_record_mismatches(), *_orphan_mismatches()]
+
+
+def _records_with_ledger() -> QuerySet[StockRecord]:
+    return (
         StockRecord.objects.select_related("product")
         .annotate(
             ledger_on_hand=_sum("on_hand_delta"),
             ledger_reserved=_sum("reserved_delta"),
             last_on_hand=_last("on_hand_after"),
             last_reserved=_last("reserved_after"),
+            misfit=_misfit(),
         )
         .order_by("product__sku")
     )
-    mismatches = []
-    for record in records.iterator(chunk_size=2000):
-        counts = (record.on_hand, record.reserved)
-        if counts != (record.ledger_on_hand, record.ledger_reserved):
-            problem = "ledger sums differ from the stock record"
-        elif record.last_on_hand is not None and counts != (
-            record.last_on_hand,
-            record.last_reserved,
-        ):
-            problem = "last ledger row does not end at the stock record"
-        else:
-            continue
-        mismatches.append(
-            Mismatch(
+
+
+def _ledger_problem(record: StockRecord) -> str | None:
+    """Return what is wrong between an annotated record and its ledger, or None."""
+    counts = (record.on_hand, record.reserved)
+    if counts != (record.ledger_on_hand, record.ledger_reserved):
+        return "ledger sums differ from the stock record"
+    if record.last_on_hand is not None and counts != (record.last_on_hand, record.last_reserved):
+        return "last ledger row does not end at the stock record"
+    if record.misfit:
+        return "ledger rows do not move stock the way their kind does"
+    return None
+
+
+def _record_mismatches() -> Iterator[Mismatch]:
+    for record in _records_with_ledger().iterator(chunk_size=2000):
+        problem = _ledger_problem(record)
+        if problem is not None:
+            yield Mismatch(
                 record.product_id,
                 record.product.sku,
                 record.on_hand,
@@ -185,7 +209,9 @@ def stock_mismatches() -> list[Mismatch]:
                 record.ledger_reserved,
                 problem,
             )
-        )
+
+
+def _orphan_mismatches() -> Iterator[Mismatch]:
     orphans = (
         StockMovement.objects.filter(product__stock__isnull=True)
         .order_by()
@@ -193,18 +219,15 @@ def stock_mismatches() -> list[Mismatch]:
         .annotate(on_hand=Sum("on_hand_delta"), reserved=Sum("reserved_delta"))
     )
     for orphan in orphans:
-        mismatches.append(
-            Mismatch(
-                orphan["product_id"],
-                orphan["product__sku"],
-                None,
-                None,
-                orphan["on_hand"],
-                orphan["reserved"],
-                "ledger rows but no stock record",
-            )
+        yield Mismatch(
+            orphan["product_id"],
+            orphan["product__sku"],
+            None,
+            None,
+            orphan["on_hand"],
+            orphan["reserved"],
+            "ledger rows but no stock record",
         )
-    return mismatches
 
 
 @dataclass(frozen=True)

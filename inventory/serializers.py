@@ -1,8 +1,13 @@
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from inventory.kinds import SETTING_KINDS
 from inventory.models import MAX_ON_HAND, StockMovement, StockRecord
 from inventory.selectors import movement_public_view
 from techparts.api.serializers import StrictCharField, StrictIntegerField, StrictSerializer
+
+# Input serializers are `...InputSerializer`, output ones `...OutputSerializer`; an output
+# serializer pins its schema component name, so the published schema keeps its names.
 
 
 class StockUpdateInputSerializer(StrictSerializer):
@@ -17,7 +22,7 @@ class StockUpdateInputSerializer(StrictSerializer):
         help_text="Why the stock changed (at most 200 characters); kept in the stock history.",
     )
     type = serializers.ChoiceField(
-        choices=[StockMovement.Kind.CORRECTION, StockMovement.Kind.RESTOCK],
+        choices=SETTING_KINDS,
         default=StockMovement.Kind.CORRECTION,
         help_text="`correction` (default): a count or sync. `restock`: the rise is a delivery "
         "received; a restock cannot lower the quantity (409 `conflict`).",
@@ -37,7 +42,8 @@ class StockUpdateInputSerializer(StrictSerializer):
     )
 
 
-class StockUpdateSerializer(serializers.Serializer):
+@extend_schema_serializer(component_name="StockUpdate")
+class StockUpdateOutputSerializer(serializers.Serializer):
     """The seed's answer to PATCH /v1/inventory/{sku}, plus `reserved` and `available`."""
 
     sku = serializers.CharField()
@@ -52,7 +58,8 @@ class StockUpdateSerializer(serializers.Serializer):
     available = serializers.IntegerField(help_text="quantity - reserved: units that can be sold.")
 
 
-class StockRecordSerializer(serializers.ModelSerializer):
+@extend_schema_serializer(component_name="StockRecord")
+class StockRecordOutputSerializer(serializers.ModelSerializer):
     sku = serializers.CharField(source="product.sku")
     product_id = serializers.CharField(source="product.public_id")
     product_name = serializers.CharField(source="product.name")
@@ -79,7 +86,8 @@ class StockRecordSerializer(serializers.ModelSerializer):
         ]
 
 
-class StockMovementSerializer(serializers.Serializer):
+@extend_schema_serializer(component_name="StockMovement")
+class StockMovementOutputSerializer(serializers.Serializer):
     """A ledger row as `movement_public_view` lets the integrator in context["viewer_owner"] see it.
 
     Built only from that view, so no field can bypass the disclosure rule; without a viewer

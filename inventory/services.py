@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from catalog.models import Product
 from inventory.errors import InsufficientStock, InvalidQuantity, Shortfall, StockConflict
+from inventory.kinds import BY_VALUE, SETTING_KINDS, MovementKind, Refusal, movement_kind
 from inventory.models import MAX_ON_HAND, StockMovement, StockRecord
 from techparts.actors import Actor
 from techparts.errors import NotFound
@@ -113,29 +114,11 @@ def stock_set(
     expected_quantity: int | None = None,
 ) -> StockChange:
     """Set a product's on-hand count; refuse below the reserved units or on a stale view."""
-    if quantity < 0:
-        raise InvalidQuantity("Stock quantity cannot be negative.")
-    if kind not in (Kind.CORRECTION, Kind.RESTOCK):
-        raise InvalidQuantity(f"On-hand counts are set by corrections or restocks, not {kind!r}.")
+    setting = _setting_kind(kind, quantity=quantity)
     record = _lock_records([product_id])[product_id]
+    _check_expected(record, expected_quantity=expected_quantity)
+    _raise(setting.refusal(record, quantity))
     previous = record.on_hand
-    if expected_quantity is not None and expected_quantity != previous:
-        raise StockConflict(
-            f"Stock of '{record.product.sku}' is {previous}, not the expected "
-            f"{expected_quantity}. Nothing was changed; read it again and retry.",
-            current_quantity=previous,
-        )
-    if quantity < record.reserved:
-        raise StockConflict(
-            f"Cannot set stock of '{record.product.sku}' to {quantity}: {record.reserved} "
-            f"units are reserved by open orders.",
-            reserved_quantity=record.reserved,
-        )
-    if kind == Kind.RESTOCK and quantity < previous:
-        raise StockConflict(
-            f"A restock cannot lower stock ({previous} -> {quantity}); record it as a correction.",
-            current_quantity=previous,
-        )
     if quantity == previous:
         return StockChange(record=record, previous_on_hand=previous, movement=None)
     movement = _movement(
@@ -149,6 +132,33 @@ def stock_set(
     )
     _write([record], [movement])
     return StockChange(record=record, previous_on_hand=previous, movement=movement)
+
+
+def _setting_kind(kind: str, *, quantity: int) -> MovementKind:
+    if quantity < 0:
+        raise InvalidQuantity("Stock quantity cannot be negative.")
+    setting = BY_VALUE.get(kind)
+    if setting is None or not setting.sets_on_hand:
+        setters = " or ".join(f"{value}s" for value in SETTING_KINDS)
+        raise InvalidQuantity(f"On-hand counts are set by {setters}, not {kind!r}.")
+    return setting
+
+
+def _check_expected(record: StockRecord, *, expected_quantity: int | None) -> None:
+    # A count made against a stale view is refused, not applied over the change it missed.
+    if expected_quantity is not None and expected_quantity != record.on_hand:
+        raise StockConflict(
+            f"Stock of '{record.product.sku}' is {record.on_hand}, not the expected "
+            f"{expected_quantity}. Nothing was changed; read it again and retry.",
+            current_quantity=record.on_hand,
+        )
+
+
+def _raise(refusal: Refusal) -> None:
+    if isinstance(refusal, Shortfall):
+        raise InsufficientStock([refusal])
+    if refusal is not None:
+        raise refusal
 
 
 @transaction.atomic
@@ -179,7 +189,7 @@ def stock_adjust(
     )
 
 
-def _move_reserved(
+def _move_units(
     *,
     quantities: Mapping[int, int],
     actor: Actor,
@@ -187,47 +197,47 @@ def _move_reserved(
     kind: str,
     reason: str,
 ) -> list[StockMovement]:
+    """Move units of a MOVE_UNITS kind (inventory.kinds) for every line, all or none."""
+    moving = movement_kind(kind)
     if any(quantity <= 0 for quantity in quantities.values()):
         raise InvalidQuantity("Quantities must be positive.")
     records = _lock_records(quantities)
-    shortfalls = []
-    movements = []
-    for product_id in sorted(quantities):
-        quantity = quantities[product_id]
-        record = records[product_id]
-        if kind == Kind.RESERVATION:
-            if quantity > record.available:
-                shortfalls.append(
-                    Shortfall(record.product.public_id, quantity, max(record.available, 0))
-                )
-                continue
-            deltas = (0, quantity)
-        elif quantity > record.reserved:
-            # Releasing or shipping more than is reserved would break the ledger's story.
-            raise StockConflict(
-                f"Cannot {'release' if kind == Kind.RELEASE else 'ship'} {quantity} units of "
-                f"'{record.product.sku}': only {record.reserved} are reserved.",
-                reserved_quantity=record.reserved,
-            )
-        elif kind == Kind.RELEASE:
-            deltas = (0, -quantity)
-        else:  # shipment: reserved units leave the building
-            deltas = (-quantity, -quantity)
-        movements.append(
-            _movement(
-                record,
-                kind=kind,
-                on_hand_delta=deltas[0],
-                reserved_delta=deltas[1],
-                actor=actor,
-                reason=reason,
-                reference=reference,
-            )
+    deltas = _allowed_deltas(moving, records=records, quantities=quantities)
+    movements = [
+        _movement(
+            records[product_id],
+            kind=kind,
+            on_hand_delta=on_hand_delta,
+            reserved_delta=reserved_delta,
+            actor=actor,
+            reason=reason,
+            reference=reference,
         )
-    if shortfalls:
-        raise InsufficientStock(shortfalls)
+        for product_id, (on_hand_delta, reserved_delta) in deltas.items()
+    ]
     _write([records[m.product_id] for m in movements], movements)
     return movements
+
+
+def _allowed_deltas(
+    moving: MovementKind, *, records: Mapping[int, StockRecord], quantities: Mapping[int, int]
+) -> dict[int, tuple[int, int]]:
+    """Return each line's (on-hand, reserved) deltas in product order, or refuse the lot.
+
+    A conflict refuses at once; shortfalls are collected so InsufficientStock names them all.
+    """
+    shortfalls = []
+    allowed = {}
+    for product_id in sorted(quantities):
+        refusal = moving.refusal(records[product_id], quantities[product_id])
+        if isinstance(refusal, Shortfall):
+            shortfalls.append(refusal)
+            continue
+        _raise(refusal)
+        allowed[product_id] = moving.deltas(quantities[product_id])
+    if shortfalls:
+        raise InsufficientStock(shortfalls)
+    return allowed
 
 
 @transaction.atomic
@@ -235,7 +245,7 @@ def stock_reserve(
     *, quantities: Mapping[int, int], actor: Actor, reference: str, reason: str = "Order placed"
 ) -> list[StockMovement]:
     """Reserve units for an order, all lines or none (InsufficientStock lists every short one)."""
-    return _move_reserved(
+    return _move_units(
         quantities=quantities,
         actor=actor,
         reference=reference,
@@ -249,7 +259,7 @@ def stock_release(
     *, quantities: Mapping[int, int], actor: Actor, reference: str, reason: str = "Order cancelled"
 ) -> list[StockMovement]:
     """Give reserved units back to available stock."""
-    return _move_reserved(
+    return _move_units(
         quantities=quantities, actor=actor, reference=reference, kind=Kind.RELEASE, reason=reason
     )
 
@@ -259,7 +269,7 @@ def stock_ship(
     *, quantities: Mapping[int, int], actor: Actor, reference: str, reason: str = "Order shipped"
 ) -> list[StockMovement]:
     """Take reserved units out of on-hand stock as they leave with a shipment."""
-    return _move_reserved(
+    return _move_units(
         quantities=quantities, actor=actor, reference=reference, kind=Kind.SHIPMENT, reason=reason
     )
 

@@ -14,10 +14,10 @@ from rest_framework.response import Response
 from inventory.filters import StockMovementFilter
 from inventory.selectors import movement_list, stock_record_get
 from inventory.serializers import (
-    StockMovementSerializer,
-    StockRecordSerializer,
+    StockMovementOutputSerializer,
+    StockRecordOutputSerializer,
     StockUpdateInputSerializer,
-    StockUpdateSerializer,
+    StockUpdateOutputSerializer,
 )
 from inventory.services import stock_set
 from techparts.actors import Actor
@@ -120,14 +120,14 @@ class InventoryView(views.APIView):
         "threshold and when its stock last changed.",
         parameters=[SKU_PARAMETER],
         responses={
-            200: StockRecordSerializer,
+            200: StockRecordOutputSerializer,
             **error_responses(401),
             403: _forbidden(INVENTORY_READ, "read inventory"),
             404: NOT_FOUND,
         },
     )
     def get(self, request: Request, sku: str) -> Response:
-        return Response(StockRecordSerializer(stock_record_get(sku=sku)).data)
+        return Response(StockRecordOutputSerializer(stock_record_get(sku=sku)).data)
 
     @extend_schema(
         summary="Update inventory",
@@ -138,7 +138,7 @@ class InventoryView(views.APIView):
         parameters=[SKU_PARAMETER],
         request=StockUpdateInputSerializer,
         responses={
-            200: StockUpdateSerializer,
+            200: StockUpdateOutputSerializer,
             **error_responses(400, 401),
             403: _forbidden(INVENTORY_WRITE, "update inventory"),
             404: NOT_FOUND,
@@ -199,13 +199,13 @@ class InventoryView(views.APIView):
             "reserved": stock.reserved,
             "available": stock.available,
         }
-        return Response(StockUpdateSerializer(body).data)
+        return Response(StockUpdateOutputSerializer(body).data)
 
 
 class InventoryMovementsView(generics.ListAPIView):
     """The stock history (ledger) of one product."""
 
-    serializer_class = StockMovementSerializer
+    serializer_class = StockMovementOutputSerializer
     filterset_class = StockMovementFilter
     filter_backends = [DjangoFilterBackend]
     required_scopes = {"get": INVENTORY_READ}
@@ -220,7 +220,7 @@ class InventoryMovementsView(generics.ListAPIView):
         "ISO 8601 date-time); page with `page` and `page_size`.",
         parameters=[SKU_PARAMETER],
         responses={
-            200: StockMovementSerializer(many=True),
+            200: StockMovementOutputSerializer(many=True),
             **error_responses(400, 401),
             403: _forbidden(INVENTORY_READ, "read inventory"),
             404: NOT_FOUND,

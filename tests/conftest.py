@@ -3,7 +3,9 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from rest_framework.test import APIClient
 
+from inventory.models import StockRecord
 from inventory.roles import CLERKS, MANAGERS, ensure_groups
+from inventory.selectors import stock_record_get
 from techparts.apikeys.scopes import ALL_SCOPES
 from techparts.apikeys.services import api_key_create
 from tests.factories import UserFactory
@@ -22,6 +24,11 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+def stock_of(product) -> StockRecord:
+    """Return the product's stock record as the database holds it now, read by its selector."""
+    return stock_record_get(sku=product.sku)
 
 
 @pytest.fixture

@@ -8,9 +8,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from inventory.models import StockMovement, StockRecord
+from inventory.models import StockMovement
 from inventory.services import stock_reserve, stock_set
 from techparts.actors import Actor
+from tests.conftest import stock_of
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,20 +27,16 @@ def client_as(user) -> Client:
     return client
 
 
-def record_of(product) -> StockRecord:
-    return StockRecord.objects.get(product=product)
-
-
 def correct_url(product) -> str:
-    return f"/admin/inventory/stockrecord/{record_of(product).pk}/correct/"
+    return f"/admin/inventory/stockrecord/{stock_of(product).pk}/correct/"
 
 
 def movements_url(product) -> str:
-    return f"/admin/inventory/stockrecord/{record_of(product).pk}/movements/"
+    return f"/admin/inventory/stockrecord/{stock_of(product).pk}/movements/"
 
 
 def change_url(product) -> str:
-    return f"/admin/inventory/stockrecord/{record_of(product).pk}/change/"
+    return f"/admin/inventory/stockrecord/{stock_of(product).pk}/change/"
 
 
 def csv_rows(response) -> list[dict[str, str]]:
@@ -121,7 +118,7 @@ def test_saving_the_stock_page_changes_only_the_threshold(clerk, rtx):
     )
 
     assert response.status_code == 302
-    record = record_of(rtx)
+    record = stock_of(rtx)
     assert (record.low_stock_threshold, record.on_hand, record.reserved) == (30, 23, 0)
     assert StockMovement.objects.filter(product=rtx).count() == 1
 
@@ -130,9 +127,7 @@ def test_stock_records_cannot_be_added_or_deleted_even_by_superusers(superuser, 
     client = client_as(superuser)
 
     assert client.get("/admin/inventory/stockrecord/add/").status_code == 403
-    assert (
-        client.get(f"/admin/inventory/stockrecord/{record_of(rtx).pk}/delete/").status_code == 403
-    )
+    assert client.get(f"/admin/inventory/stockrecord/{stock_of(rtx).pk}/delete/").status_code == 403
 
 
 def test_staff_without_inventory_group_cannot_see_stock(staff, rtx):
@@ -159,7 +154,7 @@ def test_clerk_sets_a_counted_quantity_with_a_reason(clerk, rtx):
 
     assert response.status_code == 302
     assert response["Location"] == change_url(rtx)
-    assert record_of(rtx).on_hand == 20
+    assert stock_of(rtx).on_hand == 20
     row = StockMovement.objects.filter(product=rtx).first()
     assert (row.kind, row.on_hand_delta, row.on_hand_after) == ("correction", -3, 20)
     assert (row.reason, row.reference) == ("Count correction: Shelf B3 recount", "COUNT-2024-12")
@@ -226,7 +221,7 @@ def test_invalid_correction_rerenders_with_the_error_and_saves_nothing(clerk, rt
 
     assert response.status_code == 200
     assert error in response.content.decode()
-    assert record_of(rtx).on_hand == 23
+    assert stock_of(rtx).on_hand == 23
     assert StockMovement.objects.filter(product=rtx).count() == 1
 
 
@@ -239,7 +234,7 @@ def test_correction_below_reserved_units_is_refused_by_the_service(clerk, rtx):
 
     assert response.status_code == 200
     assert "10 units are reserved by open orders" in response.content.decode()
-    assert record_of(rtx).on_hand == 23
+    assert stock_of(rtx).on_hand == 23
     assert StockMovement.objects.filter(product=rtx).count() == 2
 
 
@@ -256,7 +251,7 @@ def test_correction_against_a_stale_count_is_refused_and_shows_the_new_count(cle
     assert response.status_code == 200
     assert "is 30, not the expected 23" in response.content.decode()
     assert response.context["form"]["expected_on_hand"].value() == "30"
-    assert record_of(rtx).on_hand == 30
+    assert stock_of(rtx).on_hand == 30
 
 
 def test_a_correction_beyond_the_on_hand_range_is_refused_with_a_clear_message(clerk, rtx):
@@ -265,7 +260,7 @@ def test_a_correction_beyond_the_on_hand_range_is_refused_with_a_clear_message(c
         correct_url(rtx), {"adjustment": 9976, "reason_code": "returned", "expected_on_hand": 23}
     )
     assert first.status_code == 302
-    assert record_of(rtx).on_hand == 9999
+    assert stock_of(rtx).on_hand == 9999
 
     second = client.post(
         correct_url(rtx), {"adjustment": 9999, "reason_code": "returned", "expected_on_hand": 9999}
@@ -276,7 +271,7 @@ def test_a_correction_beyond_the_on_hand_range_is_refused_with_a_clear_message(c
         "Cannot change the on-hand count of 'GPU-NV-4090-MSI-001' from 9999 to 19998 (+9999): "
         "it must stay between 0 and 9999 units. Nothing was changed."
     ]
-    assert record_of(rtx).on_hand == 9999
+    assert stock_of(rtx).on_hand == 9999
     assert StockMovement.objects.filter(product=rtx).count() == 2
 
 
@@ -285,13 +280,13 @@ def test_the_reported_two_corrections_of_9999_leave_stock_in_range(clerk, rtx):
     data = {"adjustment": 9999, "reason_code": "received_shipment"}
 
     responses = [
-        client.post(correct_url(rtx), {**data, "expected_on_hand": record_of(rtx).on_hand})
+        client.post(correct_url(rtx), {**data, "expected_on_hand": stock_of(rtx).on_hand})
         for _ in range(2)
     ]
 
     assert [r.status_code for r in responses] == [200, 200]
     assert "it must stay between 0 and 9999 units" in responses[0].content.decode()
-    assert record_of(rtx).on_hand == 23
+    assert stock_of(rtx).on_hand == 23
     assert StockMovement.objects.filter(product=rtx).count() == 1
 
 
@@ -305,7 +300,7 @@ def test_staff_without_correct_permission_get_403_on_get_and_post(request, rtx, 
     )
 
     assert response.status_code == 403
-    assert record_of(rtx).on_hand == 23
+    assert stock_of(rtx).on_hand == 23
 
 
 def test_anonymous_users_are_sent_to_the_login_page(rtx):
@@ -313,7 +308,7 @@ def test_anonymous_users_are_sent_to_the_login_page(rtx):
 
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
-    assert record_of(rtx).on_hand == 23
+    assert stock_of(rtx).on_hand == 23
 
 
 def test_correction_without_csrf_token_is_refused(clerk, rtx):
@@ -324,12 +319,12 @@ def test_correction_without_csrf_token_is_refused(clerk, rtx):
     refused = client.post(correct_url(rtx), data)
 
     assert refused.status_code == 403
-    assert record_of(rtx).on_hand == 23
+    assert stock_of(rtx).on_hand == 23
     form_page = client.get(correct_url(rtx)).content.decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form_page).group(1)
     accepted = client.post(correct_url(rtx), {**data, "csrfmiddlewaretoken": token})
     assert accepted.status_code == 302
-    assert record_of(rtx).on_hand == 20
+    assert stock_of(rtx).on_hand == 20
 
 
 # Stock history (ledger) admin

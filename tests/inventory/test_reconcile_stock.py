@@ -140,3 +140,57 @@ def test_reconcile_reports_a_broken_chain_even_when_sums_agree():
     [mismatch] = stock_mismatches()
 
     assert mismatch.problem == "last ledger row does not end at the stock record"
+
+
+def append_around_the_services(product, *, kind: str, on_hand: int, reserved: int) -> None:
+    """Append a ledger row and move the record with it, so sums and last row still agree."""
+    record = StockRecord.objects.get(product=product)
+    StockMovement.objects.create(
+        product=product,
+        kind=kind,
+        on_hand_delta=on_hand,
+        reserved_delta=reserved,
+        on_hand_after=record.on_hand + on_hand,
+        reserved_after=record.reserved + reserved,
+        source="system",
+        actor_name="system",
+    )
+    StockRecord.objects.filter(product=product).update(
+        on_hand=record.on_hand + on_hand, reserved=record.reserved + reserved
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "on_hand", "reserved"),
+    [
+        ("reservation", 5, 0),  # adds on-hand units instead of reserving them
+        ("reservation", 0, -2),  # reserves downwards
+        ("release", 0, 2),  # releases upwards
+        ("shipment", -2, 0),  # ships units that were never reserved
+        ("shipment", -2, -1),  # on-hand and reserved part ways
+        ("restock", -3, 0),  # a restock that lowers stock
+        ("correction", 0, 1),  # a correction that reserves
+    ],
+)
+def test_reconcile_reports_a_ledger_row_that_does_not_do_what_its_kind_does(
+    kind, on_hand, reserved
+):
+    product = ProductFactory(stock=20)
+    stock_reserve(quantities={product.pk: 5}, actor=Actor.system(), reference="ORD-1")
+    append_around_the_services(product, kind=kind, on_hand=on_hand, reserved=reserved)
+
+    [mismatch] = stock_mismatches()
+
+    assert (mismatch.sku, mismatch.problem) == (
+        product.sku,
+        "ledger rows do not move stock the way their kind does",
+    )
+
+
+def test_reconcile_accepts_rows_that_do_what_their_kind_does():
+    product = ProductFactory(stock=20)
+    stock_reserve(quantities={product.pk: 5}, actor=Actor.system(), reference="ORD-1")
+    append_around_the_services(product, kind="shipment", on_hand=-2, reserved=-2)
+    append_around_the_services(product, kind="restock", on_hand=4, reserved=0)
+
+    assert stock_mismatches() == []

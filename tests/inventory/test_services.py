@@ -16,16 +16,12 @@ from inventory.services import (
 )
 from techparts.actors import Actor
 from techparts.errors import NotFound
+from tests.conftest import stock_of
 from tests.factories import CategoryFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 Kind = StockMovement.Kind
-
-
-def stock_of(product) -> tuple[int, int]:
-    record = StockRecord.objects.get(product=product)
-    return record.on_hand, record.reserved
 
 
 def ledger_of(product) -> list[StockMovement]:
@@ -43,7 +39,7 @@ def test_opening_stock_writes_one_opening_row():
 def test_opening_zero_stock_writes_no_row():
     product = ProductFactory(stock=0)
 
-    assert stock_of(product) == (0, 0)
+    assert (stock_of(product).on_hand, stock_of(product).reserved) == (0, 0)
     assert ledger_of(product) == []
 
 
@@ -60,7 +56,7 @@ def test_stock_set_records_staff_correction_with_delta_and_after():
     )
 
     assert (change.previous_on_hand, change.record.on_hand, change.change) == (23, 45, 22)
-    assert stock_of(product) == (45, 0)
+    assert (stock_of(product).on_hand, stock_of(product).reserved) == (45, 0)
     row = ledger_of(product)[-1]
     assert change.movement == row
     assert (row.kind, row.on_hand_delta, row.reserved_delta) == (Kind.CORRECTION, 22, 0)
@@ -114,7 +110,7 @@ def test_restock_that_lowers_stock_is_refused_and_changes_nothing():
     with pytest.raises(StockConflict):
         stock_set(product_id=product.pk, quantity=4, actor=Actor.system(), kind=Kind.RESTOCK)
 
-    assert stock_of(product) == (10, 0)
+    assert (stock_of(product).on_hand, stock_of(product).reserved) == (10, 0)
     assert len(ledger_of(product)) == 1
 
 
@@ -125,7 +121,7 @@ def test_stock_set_with_stale_expected_quantity_is_refused_and_changes_nothing()
         stock_set(product_id=product.pk, quantity=4, actor=Actor.system(), expected_quantity=9)
 
     assert caught.value.extra == {"current_quantity": 10}
-    assert stock_of(product) == (10, 0)
+    assert (stock_of(product).on_hand, stock_of(product).reserved) == (10, 0)
     assert len(ledger_of(product)) == 1
 
 
@@ -138,7 +134,7 @@ def test_stock_set_below_reserved_is_refused_naming_reserved_units():
 
     assert caught.value.extra == {"reserved_quantity": 6}
     assert "6 units are reserved" in caught.value.message
-    assert stock_of(product) == (10, 6)
+    assert (stock_of(product).on_hand, stock_of(product).reserved) == (10, 6)
     assert len(ledger_of(product)) == 2
 
 
@@ -149,7 +145,7 @@ def test_stock_set_refuses_order_kinds(kind):
     with pytest.raises(InvalidQuantity):
         stock_set(product_id=product.pk, quantity=5, actor=Actor.system(), kind=kind)
 
-    assert stock_of(product) == (10, 0)
+    assert (stock_of(product).on_hand, stock_of(product).reserved) == (10, 0)
 
 
 def test_negative_quantity_is_refused():
@@ -158,7 +154,7 @@ def test_negative_quantity_is_refused():
     with pytest.raises(InvalidQuantity):
         stock_set(product_id=product.pk, quantity=-1, actor=Actor.system())
 
-    assert stock_of(product) == (10, 0)
+    assert (stock_of(product).on_hand, stock_of(product).reserved) == (10, 0)
 
 
 def test_stock_adjust_adds_a_signed_delta():
@@ -172,7 +168,7 @@ def test_stock_adjust_adds_a_signed_delta():
         (Kind.CORRECTION, -4, 6),
         (Kind.RESTOCK, 6, 12),
     ]
-    assert stock_of(product) == (12, 0)
+    assert (stock_of(product).on_hand, stock_of(product).reserved) == (12, 0)
 
 
 def test_stock_adjust_below_zero_is_refused():
@@ -181,7 +177,7 @@ def test_stock_adjust_below_zero_is_refused():
     with pytest.raises(InvalidQuantity):
         stock_adjust(product_id=product.pk, delta=-4, actor=Actor.system())
 
-    assert stock_of(product) == (3, 0)
+    assert (stock_of(product).on_hand, stock_of(product).reserved) == (3, 0)
     assert len(ledger_of(product)) == 1
 
 
@@ -192,7 +188,7 @@ def test_stock_adjust_into_reserved_units_is_refused():
     with pytest.raises(StockConflict):
         stock_adjust(product_id=product.pk, delta=-2, actor=Actor.system())
 
-    assert stock_of(product) == (5, 4)
+    assert (stock_of(product).on_hand, stock_of(product).reserved) == (5, 4)
 
 
 def test_unknown_product_is_not_found():
@@ -221,8 +217,8 @@ def test_reserve_release_and_ship_write_one_row_per_product():
         (gpu.pk, -2, -2),
         (cpu.pk, -4, -4),
     ]
-    assert stock_of(gpu) == (8, 0)
-    assert stock_of(cpu) == (0, 0)
+    assert (stock_of(gpu).on_hand, stock_of(gpu).reserved) == (8, 0)
+    assert (stock_of(cpu).on_hand, stock_of(cpu).reserved) == (0, 0)
     gpu_rows = ledger_of(gpu)
     assert [r.kind for r in gpu_rows] == [
         Kind.CORRECTION,
@@ -254,7 +250,11 @@ def test_reservation_short_on_any_line_reserves_nothing_and_lists_every_shortfal
         f"Product '{gpu.public_id}' has only 5 units available. Requested: 10"
     )
     assert len(caught.value.details) == 2
-    assert [stock_of(p) for p in (gpu, cpu, ram)] == [(5, 0), (1, 0), (10, 0)]
+    assert [(stock_of(p).on_hand, stock_of(p).reserved) for p in (gpu, cpu, ram)] == [
+        (5, 0),
+        (1, 0),
+        (10, 0),
+    ]
     assert StockMovement.objects.filter(kind=Kind.RESERVATION).count() == 0
 
 
@@ -267,7 +267,7 @@ def test_releasing_or_shipping_more_than_reserved_is_refused(service):
         service(quantities={product.pk: 3}, actor=Actor.system(), reference="ORD-2024-3")
 
     assert caught.value.extra == {"reserved_quantity": 2}
-    assert stock_of(product) == (10, 2)
+    assert (stock_of(product).on_hand, stock_of(product).reserved) == (10, 2)
     assert len(ledger_of(product)) == 2
 
 
@@ -308,7 +308,7 @@ def test_a_second_large_adjustment_beyond_the_maximum_is_refused_and_changes_not
         "Cannot change the on-hand count of 'SKU-BIG-1' from 9999 to 19998 (+9999): "
         "it must stay between 0 and 9999 units. Nothing was changed."
     )
-    assert stock_of(product) == (9999, 0)
+    assert (stock_of(product).on_hand, stock_of(product).reserved) == (9999, 0)
     assert len(ledger_of(product)) == 2
 
 
@@ -331,7 +331,7 @@ def test_no_stock_service_takes_on_hand_beyond_the_maximum(change):
     with pytest.raises(InvalidQuantity, match="must stay between 0 and 9999 units"):
         change(product, Actor.system())
 
-    assert stock_of(product) == (10, 4)
+    assert (stock_of(product).on_hand, stock_of(product).reserved) == (10, 4)
     assert len(ledger_of(product)) == 2
 
 
@@ -340,7 +340,7 @@ def test_exactly_the_maximum_is_accepted():
 
     stock_set(product_id=product.pk, quantity=9999, actor=Actor.system())
 
-    assert stock_of(product) == (9999, 0)
+    assert (stock_of(product).on_hand, stock_of(product).reserved) == (9999, 0)
 
 
 @pytest.mark.parametrize("balance", [10_000, -1])

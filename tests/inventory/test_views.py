@@ -7,9 +7,10 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from inventory.models import StockMovement, StockRecord
+from inventory.models import StockMovement
 from inventory.services import stock_release, stock_reserve, stock_set
 from techparts.actors import Actor
+from tests.conftest import stock_of
 from tests.factories import CustomerFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -28,10 +29,6 @@ def rtx():
     )
 
 
-def on_hand(product) -> int:
-    return StockRecord.objects.get(product=product).on_hand
-
-
 def rows(product) -> int:
     return StockMovement.objects.filter(product=product).count()
 
@@ -45,7 +42,7 @@ def test_patch_reproduces_the_seed_example(api, rtx):
     )
 
     assert response.status_code == 200
-    record = StockRecord.objects.get(product=rtx)
+    record = stock_of(rtx)
     assert response.json() == {
         "sku": "GPU-NV-4090-MSI-001",
         "product_id": "PROD-4090-MSI-001",
@@ -109,11 +106,11 @@ def test_restock_that_lowers_stock_is_a_conflict(api, rtx):
     assert response.status_code == 409
     assert response.json()["error"] == "conflict"
     assert response.json()["current_quantity"] == 23
-    assert on_hand(rtx) == 23
+    assert stock_of(rtx).on_hand == 23
 
 
 def test_patch_with_unchanged_quantity_writes_no_row(api, rtx):
-    before = StockRecord.objects.get(product=rtx).updated_at
+    before = stock_of(rtx).updated_at
 
     response = api.patch(URL, {"quantity": 23}, format="json")
 
@@ -128,7 +125,7 @@ def test_patch_with_matching_expected_quantity_applies(api, rtx):
     response = api.patch(URL, {"quantity": 30, "expected_quantity": 23}, format="json")
 
     assert response.status_code == 200
-    assert on_hand(rtx) == 30
+    assert stock_of(rtx).on_hand == 30
 
 
 def test_patch_with_stale_expected_quantity_is_a_conflict_with_current_quantity(api, rtx):
@@ -141,7 +138,7 @@ def test_patch_with_stale_expected_quantity_is_a_conflict_with_current_quantity(
         "read it again and retry.",
         "current_quantity": 23,
     }
-    assert on_hand(rtx) == 23
+    assert stock_of(rtx).on_hand == 23
     assert rows(rtx) == 1
 
 
@@ -156,7 +153,7 @@ def test_patch_below_reserved_units_is_a_conflict_naming_them(api, rtx):
         "message": f"Cannot set stock of '{SKU}' to 4: 5 units are reserved by open orders.",
         "reserved_quantity": 5,
     }
-    assert on_hand(rtx) == 23
+    assert stock_of(rtx).on_hand == 23
 
 
 def test_patch_down_to_reserved_units_leaves_none_available(api, rtx):
@@ -189,7 +186,7 @@ def test_patch_without_write_scope_is_forbidden_with_the_seed_message(client_for
         "message": "Insufficient permissions to update inventory. Requires 'inventory:write' "
         "scope.",
     }
-    assert on_hand(rtx) == 23
+    assert stock_of(rtx).on_hand == 23
 
 
 def test_patch_without_a_key_is_unauthorized(api_client, rtx):
@@ -197,7 +194,7 @@ def test_patch_without_a_key_is_unauthorized(api_client, rtx):
 
     assert response.status_code == 401
     assert response.json()["error"] == "unauthorized"
-    assert on_hand(rtx) == 23
+    assert stock_of(rtx).on_hand == 23
 
 
 @pytest.mark.parametrize(
@@ -234,7 +231,7 @@ def test_patch_with_invalid_body_is_a_validation_error(api, rtx, body, details):
         "message": "Invalid request body",
         "details": details,
     }
-    assert on_hand(rtx) == 23
+    assert stock_of(rtx).on_hand == 23
     assert rows(rtx) == 1
 
 
@@ -250,7 +247,7 @@ def test_patch_with_malformed_json_is_a_validation_error(api, rtx):
 
     assert response.status_code == 400
     assert response.json()["error"] == "validation_error"
-    assert on_hand(rtx) == 23
+    assert stock_of(rtx).on_hand == 23
 
 
 def test_reason_of_exactly_200_characters_is_accepted(api, rtx):
@@ -268,7 +265,7 @@ def test_patch_replays_the_first_answer_for_a_repeated_idempotency_key(api, rtx)
     assert again.status_code == 200
     assert again.json() == first.json()
     assert again["Idempotent-Replayed"] == "true"
-    assert on_hand(rtx) == 50
+    assert stock_of(rtx).on_hand == 50
     assert rows(rtx) == 3
 
 
@@ -279,7 +276,7 @@ def test_patch_refuses_a_reused_idempotency_key_with_another_body(api, rtx):
 
     assert response.status_code == 422
     assert response.json()["error"] == "idempotency_key_reused"
-    assert on_hand(rtx) == 45
+    assert stock_of(rtx).on_hand == 45
 
 
 def test_patch_replays_a_conflict_too(api, rtx):
@@ -322,7 +319,7 @@ def test_racing_patches_with_the_same_expected_quantity_let_exactly_one_win(make
     [winner] = [q for q, r in results.items() if r.status_code == 200]
     [loser] = [r for r in results.values() if r.status_code == 409]
     assert loser.json()["current_quantity"] == winner
-    assert on_hand(product) == winner
+    assert stock_of(product).on_hand == winner
     assert rows(product) == 2
 
 
@@ -336,7 +333,7 @@ def test_get_inventory_returns_counts_threshold_and_time(client_for, rtx):
     response = client.get(URL)
 
     assert response.status_code == 200
-    record = StockRecord.objects.get(product=rtx)
+    record = stock_of(rtx)
     assert response.json() == {
         "sku": SKU,
         "product_id": "PROD-4090-MSI-001",

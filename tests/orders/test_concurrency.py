@@ -6,11 +6,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
-from django.db.models import Sum
 from rest_framework.test import APIClient
 
-from inventory.models import StockMovement, StockRecord
+from inventory.models import StockMovement
+from inventory.selectors import stock_mismatches
 from orders.models import Order
+from tests.conftest import stock_of
 from tests.factories import ProductFactory
 from tests.orders.conftest import order_body
 
@@ -35,17 +36,6 @@ def run_in_parallel(raw_key: str, requests: list[tuple[str, dict | None]]) -> li
         return [future.result() for future in futures]
 
 
-def assert_ledger_replays_to_stock(*products) -> None:
-    for product in products:
-        record = StockRecord.objects.get(product=product)
-        totals = StockMovement.objects.filter(product=product).aggregate(
-            on_hand=Sum("on_hand_delta"), reserved=Sum("reserved_delta")
-        )
-        assert (totals["on_hand"], totals["reserved"] or 0) == (record.on_hand, record.reserved)
-        last = StockMovement.objects.filter(product=product).order_by("-id").first()
-        assert (last.on_hand_after, last.reserved_after) == (record.on_hand, record.reserved)
-
-
 def test_fifty_concurrent_orders_for_five_units_sell_exactly_five(api, customer, ca_tax):
     gpu = ProductFactory(public_id="PROD-HOT-001", stock=5)
     body = order_body(("PROD-HOT-001", 1))
@@ -58,7 +48,7 @@ def test_fifty_concurrent_orders_for_five_units_sell_exactly_five(api, customer,
     )
     assert statuses == {201: 5, 409: 45}
     assert errors == {"insufficient_stock": 45}
-    record = StockRecord.objects.get(product=gpu)
+    record = stock_of(gpu)
     assert (record.on_hand, record.reserved, record.available) == (5, 5, 0)
     assert Order.objects.count() == 5
     assert (
@@ -66,7 +56,7 @@ def test_fifty_concurrent_orders_for_five_units_sell_exactly_five(api, customer,
         == 5
     )
     assert StockMovement.objects.filter(product=gpu, kind="reservation").count() == 5
-    assert_ledger_replays_to_stock(gpu)
+    assert stock_mismatches() == []  # every ledger replays to its stock record
 
 
 def test_orders_listing_the_same_products_in_opposite_order_do_not_deadlock(
@@ -86,10 +76,10 @@ def test_orders_listing_the_same_products_in_opposite_order_do_not_deadlock(
     responses = run_in_parallel(api.raw_key, requests)
 
     assert [r.status_code for r in responses] == [201] * 24 + [200] * 6
-    record_a, record_b, record_c = (StockRecord.objects.get(product=p) for p in (a, b, c))
+    record_a, record_b, record_c = (stock_of(p) for p in (a, b, c))
     assert (record_a.reserved, record_b.reserved, record_c.reserved) == (24, 48, 24)
     assert Order.objects.filter(status="pending").count() == 24
-    assert_ledger_replays_to_stock(a, b, c)
+    assert stock_mismatches() == []  # every ledger replays to its stock record
 
 
 def test_concurrent_cancels_of_one_order_release_its_stock_once(api, customer, ca_tax):
@@ -102,8 +92,8 @@ def test_concurrent_cancels_of_one_order_release_its_stock_once(api, customer, c
 
     assert Counter(r.status_code for r in responses) == {200: 1, 409: 9}
     assert StockMovement.objects.filter(reference=order_id, kind="release").count() == 1
-    assert StockRecord.objects.get(product=gpu).reserved == 0
-    assert_ledger_replays_to_stock(gpu)
+    assert stock_of(gpu).reserved == 0
+    assert stock_mismatches() == []  # every ledger replays to its stock record
 
 
 def test_concurrent_retries_with_one_idempotency_key_place_one_order(api, customer, ca_tax):
@@ -129,4 +119,4 @@ def test_concurrent_retries_with_one_idempotency_key_place_one_order(api, custom
     assert all(r.json()["error"] == "conflict" for r in responses if r.status_code == 409)
     assert len({r.json()["order_id"] for r in responses if r.status_code == 201}) == 1
     assert Order.objects.count() == 1
-    assert StockRecord.objects.get(product=gpu).reserved == 1
+    assert stock_of(gpu).reserved == 1

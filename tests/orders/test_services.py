@@ -5,7 +5,7 @@ import pytest
 
 from catalog.models import Product
 from inventory.errors import InsufficientStock
-from inventory.models import StockMovement, StockRecord
+from inventory.models import StockMovement
 from orders.errors import OrderInvalid, OrderStatusConflict
 from orders.models import Order, OrderLine
 from orders.services import (
@@ -18,13 +18,10 @@ from orders.services import (
     tax_rate_for,
 )
 from techparts.actors import Actor
+from tests.conftest import stock_of
 from tests.factories import CategoryFactory, ProductFactory, TaxRateFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def stock(product) -> StockRecord:
-    return StockRecord.objects.get(product=product)
 
 
 def test_tax_is_rounded_down_to_the_cent():
@@ -99,8 +96,8 @@ def test_order_create_reserves_stock_with_one_ledger_row_per_product(place_order
 
     order = place_order((gpu, 2), (cpu, 1), (gpu, 1))
 
-    assert (stock(gpu).on_hand, stock(gpu).reserved) == (5, 3)
-    assert (stock(cpu).on_hand, stock(cpu).reserved) == (5, 1)
+    assert (stock_of(gpu).on_hand, stock_of(gpu).reserved) == (5, 3)
+    assert (stock_of(cpu).on_hand, stock_of(cpu).reserved) == (5, 1)
     rows = StockMovement.objects.filter(reference=order.order_id).order_by("product_id")
     assert [(r.product_id, r.kind, r.reserved_delta) for r in rows] == [
         (gpu.pk, "reservation", 3),
@@ -118,7 +115,7 @@ def test_the_same_product_on_several_lines_is_checked_as_one_total(place_order):
         caught.value.message == "Product 'PROD-GPU-0001' has only 3 units available. Requested: 4"
     )
     assert Order.objects.count() == 0
-    assert stock(gpu).reserved == 0
+    assert stock_of(gpu).reserved == 0
 
 
 def test_a_short_line_reserves_nothing_and_names_every_short_product(place_order):
@@ -140,7 +137,7 @@ def test_a_short_line_reserves_nothing_and_names_every_short_product(place_order
     }
     assert not Order.objects.exists()
     assert not OrderLine.objects.exists()
-    assert stock(plenty).reserved == 0
+    assert stock_of(plenty).reserved == 0
     assert not StockMovement.objects.filter(kind="reservation").exists()
 
 
@@ -167,7 +164,7 @@ def test_an_inactive_product_cannot_be_ordered(place_order):
     with pytest.raises(OrderInvalid):
         place_order((retired, 1))
 
-    assert stock(retired).reserved == 0
+    assert stock_of(retired).reserved == 0
 
 
 def test_cancel_releases_the_reservation(place_order):
@@ -180,7 +177,7 @@ def test_cancel_releases_the_reservation(place_order):
     assert cancelled.status == Order.Status.CANCELLED
     assert cancelled.cancelled_at is not None
     assert cancelled.status_changed_by == "clerk"
-    assert (stock(gpu).on_hand, stock(gpu).reserved) == (5, 0)
+    assert (stock_of(gpu).on_hand, stock_of(gpu).reserved) == (5, 0)
     release = StockMovement.objects.get(reference=order.order_id, kind="release")
     assert (release.reserved_delta, release.on_hand_delta, release.actor_user) == (-3, 0, clerk)
 
@@ -193,7 +190,7 @@ def test_ship_takes_reserved_units_out_of_on_hand_then_deliver(place_order):
     shipped = order_ship(order=order, actor=Actor.staff(clerk))
 
     assert shipped.status == Order.Status.SHIPPED
-    assert (stock(gpu).on_hand, stock(gpu).reserved) == (3, 0)
+    assert (stock_of(gpu).on_hand, stock_of(gpu).reserved) == (3, 0)
     shipment = StockMovement.objects.get(reference=order.order_id, kind="shipment")
     assert (shipment.on_hand_delta, shipment.reserved_delta) == (-2, -2)
 
@@ -221,12 +218,12 @@ def test_transitions_from_the_wrong_status_are_conflicts(place_order, steps, ref
     order = place_order((gpu, 1))
     for step in steps:
         order = step(order=order, actor=Actor.system())
-    before = (stock(gpu).on_hand, stock(gpu).reserved, StockMovement.objects.count())
+    before = (stock_of(gpu).on_hand, stock_of(gpu).reserved, StockMovement.objects.count())
 
     with pytest.raises(OrderStatusConflict):
         refused(order=order, actor=Actor.system())
 
-    assert (stock(gpu).on_hand, stock(gpu).reserved, StockMovement.objects.count()) == before
+    assert (stock_of(gpu).on_hand, stock_of(gpu).reserved, StockMovement.objects.count()) == before
 
 
 def test_a_stale_order_object_cannot_be_cancelled_twice(place_order):

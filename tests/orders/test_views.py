@@ -17,16 +17,13 @@ from orders.services import order_ship
 from techparts.actors import Actor
 from techparts.idempotency.models import IdempotencyRecord
 from techparts.idempotency.services import _fingerprint
+from tests.conftest import stock_of
 from tests.factories import CustomerFactory, ProductFactory
 from tests.orders.conftest import order_body
 
 pytestmark = pytest.mark.django_db
 
 SEED_TIME = datetime(2024, 12, 28, 15, 30, tzinfo=UTC)
-
-
-def available(product) -> int:
-    return StockRecord.objects.get(product=product).available
 
 
 # --- POST /v1/orders: the seed example -------------------------------------------------------
@@ -357,7 +354,7 @@ def test_insufficient_stock_gives_the_seed_error_and_changes_nothing(api, seed_b
     }
     assert not Order.objects.exists()
     assert StockMovement.objects.count() == movements_before
-    assert available(gpu.product) == 5
+    assert stock_of(gpu.product).available == 5
 
 
 def test_the_same_product_on_two_lines_is_checked_as_one_total(api, seed_body):

@@ -32,8 +32,10 @@ class TestBodySizeCap:
 
 
 class TestRateLimits:
+    # Hour windows: a few requests never straddle a window boundary in practice.
+
     def test_reads_over_the_limit_get_429_with_retry_after(self, client_for, settings):
-        settings.API_RATE_LIMIT_READ = "3/minute"
+        settings.API_RATE_LIMIT_READ = "3/hour"
         product = ProductFactory()
         client = client_for("products:read")
 
@@ -43,10 +45,10 @@ class TestRateLimits:
         response = client.get(f"/v1/products/{product.public_id}")
         assert response.json()["error"] == "rate_limited"
         assert response.json()["message"].startswith("Rate limit exceeded. Retry in ")
-        assert 1 <= int(response["Retry-After"]) <= 61
+        assert 1 <= int(response["Retry-After"]) <= 3601
 
     def test_one_keys_limit_does_not_affect_another(self, client_for, settings):
-        settings.API_RATE_LIMIT_READ = "2/minute"
+        settings.API_RATE_LIMIT_READ = "2/hour"
         product = ProductFactory()
         greedy, other = client_for("products:read"), client_for("products:read")
 
@@ -57,8 +59,8 @@ class TestRateLimits:
         assert other.get(f"/v1/products/{product.public_id}").status_code == 200
 
     def test_reads_and_writes_have_separate_budgets(self, client_for, settings):
-        settings.API_RATE_LIMIT_READ = "1/minute"
-        settings.API_RATE_LIMIT_WRITE = "1/minute"
+        settings.API_RATE_LIMIT_READ = "1/hour"
+        settings.API_RATE_LIMIT_WRITE = "1/hour"
         product = ProductFactory()
         client = client_for("products:read", "inventory:write")
 

@@ -113,7 +113,7 @@ def test_two_app_processes_sharing_redis_enforce_one_limit(make_api_key, tmp_pat
             f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
         ),
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-        "API_RATE_LIMIT_READ": "6/minute",
+        "API_RATE_LIMIT_READ": "6/day",
     }
     ports = [free_port(), free_port()]
     servers = [

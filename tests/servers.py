@@ -2,8 +2,14 @@
 
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -29,3 +35,41 @@ def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 60) -> N
         except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"{url} did not come up")
+
+
+def manage(env: dict[str, str], *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    """Run `manage.py <args>` in its own process with `env`; the caller checks the outcome."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@contextmanager
+def gunicorn_servers(env: dict[str, str], count: int) -> Iterator[list[int]]:
+    """Run `count` separate single-worker gunicorn processes; yield their ports."""
+    ports = [free_port() for _ in range(count)]
+    processes = [
+        subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "techparts.wsgi"]
+            + ["--bind", f"127.0.0.1:{port}", "--workers", "1"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for port in ports
+    ]
+    try:
+        for port, process in zip(ports, processes, strict=True):
+            wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
+        yield ports
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)

@@ -6,33 +6,19 @@ A database of its own in the test cluster, set up exactly as `make serve` does i
 
 import os
 import secrets
-import subprocess
-import sys
-from pathlib import Path
 
 import psycopg
 import pytest
 from django.conf import settings
 from psycopg import errors, sql
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.servers import manage
 
 pytestmark = pytest.mark.postgres
 
 
 def _url(db: dict, user: str, password: str, name: str) -> str:
     return f"postgres://{user}:{password}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{name}"
-
-
-def _manage(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +55,7 @@ def split():
         "DATABASE_OWNER_URL": _url(db, owner, password, name),
     }
     try:
-        migrated = _manage(env, "migrate_and_grant", "--verbosity", "0")
+        migrated = manage(env, "migrate_and_grant", "--verbosity", "0")
         assert migrated.returncode == 0, migrated.stdout + migrated.stderr
         yield {"env": env, "owner": owner, "app": app}
     finally:
@@ -84,7 +70,7 @@ def split():
 @pytest.fixture(scope="module")
 def seeded(split):
     # The app's own code as the app role: products, stock records and their ledger rows.
-    result = _manage(
+    result = manage(
         {k: v for k, v in split["env"].items() if k != "DATABASE_OWNER_URL"}, "seed_demo"
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -147,7 +133,7 @@ def test_the_app_role_cannot_reach_any_bypass_of_the_ledger_guard(seeded):
         assert "permission denied" in _refused(conn, f"SET SESSION AUTHORIZATION {owner}")
 
     app_env = {k: v for k, v in seeded["env"].items() if k != "DATABASE_OWNER_URL"}
-    flushed = _manage(app_env, "flush", "--noinput", "--traceback")
+    flushed = manage(app_env, "flush", "--noinput", "--traceback")
     assert flushed.returncode != 0
     assert "must be owner" in flushed.stderr
     with _connect(seeded, "app") as conn:
@@ -219,7 +205,7 @@ def test_each_deploy_takes_back_ledger_rights_granted_since(split):
         owner.execute(f"GRANT ALL ON inventory_stockmovement TO {app}")
         owner.commit()
 
-    again = _manage(split["env"], "migrate_and_grant", "--verbosity", "0")
+    again = manage(split["env"], "migrate_and_grant", "--verbosity", "0")
 
     assert again.returncode == 0, again.stdout + again.stderr
     with _connect(split, "app") as conn:
@@ -233,8 +219,8 @@ def test_grant_app_role_refuses_a_role_that_could_undo_it(split):
     owner_env = {**split["env"], "DATABASE_URL": split["env"]["DATABASE_OWNER_URL"]}
     app_env = {k: v for k, v in split["env"].items() if k != "DATABASE_OWNER_URL"}
 
-    as_owner = _manage(owner_env, "grant_app_role", split["owner"])
-    as_app = _manage(app_env, "grant_app_role", split["app"])
+    as_owner = manage(owner_env, "grant_app_role", split["owner"])
+    as_app = manage(app_env, "grant_app_role", split["app"])
 
     assert as_owner.returncode != 0
     assert "is or may act as the tables' owner" in as_owner.stderr

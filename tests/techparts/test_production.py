@@ -7,7 +7,6 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -15,9 +14,7 @@ from django.db import connection
 from django.test import Client
 
 from tests.factories import ProductFactory
-from tests.servers import free_port, wait_until_up
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.servers import ROOT, free_port, gunicorn_servers
 
 PRODUCTION_ENV = {
     "PATH": os.environ["PATH"],
@@ -115,36 +112,20 @@ def test_two_app_processes_sharing_redis_enforce_one_limit(make_api_key, tmp_pat
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
         "API_RATE_LIMIT_READ": "6/day",
     }
-    ports = [free_port(), free_port()]
-    servers = [
-        subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "techparts.wsgi"]
-            + ["--bind", f"127.0.0.1:{port}", "--workers", "1"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for port in ports
-    ]
     try:
         product = ProductFactory()
         _, key = make_api_key(scopes=["products:read"])
-        for port, server in zip(ports, servers, strict=True):
-            wait_until_up(f"http://127.0.0.1:{port}/healthz", server)
-
-        statuses = [
-            _status(f"http://127.0.0.1:{ports[i % 2]}/v1/products/{product.public_id}", key)
-            for i in range(10)
-        ]
+        with gunicorn_servers(env, count=2) as ports:
+            statuses = [
+                _status(f"http://127.0.0.1:{ports[i % 2]}/v1/products/{product.public_id}", key)
+                for i in range(10)
+            ]
 
         assert sorted(statuses) == [200] * 6 + [429] * 4
         assert statuses[:6] == [200] * 6  # both processes counted into one budget
     finally:
-        for process in [*servers, redis]:
-            process.terminate()
-        for process in [*servers, redis]:
-            process.wait(timeout=30)
+        redis.terminate()
+        redis.wait(timeout=30)
 
 
 def test_test_settings_only_relax_https_and_rate_limits():

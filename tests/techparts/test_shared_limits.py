@@ -8,14 +8,8 @@ PostgreSQL runs on the test database.
 
 import http.client
 import re
-import subprocess
-import sys
-import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
@@ -23,8 +17,8 @@ from django.db import connection
 
 from tests.conftest import ON_POSTGRES
 from tests.factories import UserFactory
-from tests.servers import free_port
-from tests.techparts.test_production import PRODUCTION_ENV, ROOT
+from tests.servers import gunicorn_servers, manage
+from tests.techparts.test_production import PRODUCTION_ENV
 
 PASSWORD = "correct-horse-battery-staple"
 LOGIN = "/admin/login/?next=/admin/"
@@ -40,46 +34,6 @@ def _server_env(database_url: str) -> dict[str, str]:
         "API_RATE_LIMIT_READ": "10/day",
         "ADMIN_LOGIN_MAX_FAILURES": "5",
     }
-
-
-def _wait_until_up(port: int, process: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server on {port} exited with {process.returncode}")
-        try:
-            if _request(port, "GET", "/healthz", timeout=5)[0] == 200:
-                return
-        except OSError:  # not listening yet, or still importing the app (a read timeout)
-            time.sleep(0.2)
-    raise RuntimeError(f"server on {port} did not come up")
-
-
-@contextmanager
-def _servers(env: dict[str, str], count: int = 3) -> Iterator[list[int]]:
-    """Run `count` single-worker gunicorn processes; yield their ports."""
-    assert "REDIS_URL" not in env and "CACHE_URL" not in env
-    ports = [free_port() for _ in range(count)]
-    processes = [
-        subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "techparts.wsgi"]
-            + ["--bind", f"127.0.0.1:{port}", "--workers", "1"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for port in ports
-    ]
-    try:
-        for port, process in zip(ports, processes, strict=True):
-            _wait_until_up(port, process)
-        yield ports
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
 
 
 def _request(port: int, method: str, path: str, headers=None, body=None, timeout: float = 30):
@@ -131,34 +85,19 @@ def _assert_limits_are_shared(ports: list[int], key: str) -> None:
     assert _admin_login(ports[1], "other", PASSWORD) == 302
 
 
-def _manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return result.stdout
-
-
 @pytest.mark.skipif(ON_POSTGRES, reason="the SQLite variant runs in the SQLite pass")
 def test_limits_hold_across_processes_on_a_sqlite_file(tmp_path):
     env = _server_env(f"sqlite:///{tmp_path / 'db.sqlite3'}")
-    _manage(env, "migrate", "--noinput", "-v0")
-    output = _manage(
-        env, "create_api_key", "--name", "t", "--owner", "o", "--scopes", "products:read"
-    )
+    _run(env, "migrate", "--noinput", "-v0")
+    output = _run(env, "create_api_key", "--name", "t", "--owner", "o", "--scopes", "products:read")
     key = output.strip().splitlines()[-1]
     for username in ["clerk", "other"]:
-        _manage(
+        _run(
             {**env, "DJANGO_SUPERUSER_PASSWORD": PASSWORD},
             *("createsuperuser", "--noinput", "--username", username, "--email", "a@b.example"),
         )
 
-    with _servers(env) as ports:
+    with gunicorn_servers(env, count=3) as ports:
         _assert_limits_are_shared(ports, key)
 
 
@@ -177,5 +116,11 @@ def test_limits_hold_across_processes_on_postgresql(make_api_key):
         user.password = hasher.encode(PASSWORD, hasher.salt())
         user.save(update_fields=["password"])
 
-    with _servers(env) as ports:
+    with gunicorn_servers(env, count=3) as ports:
         _assert_limits_are_shared(ports, key)
+
+
+def _run(env: dict[str, str], *args: str) -> str:
+    result = manage(env, *args)
+    assert result.returncode == 0, result.stderr
+    return result.stdout

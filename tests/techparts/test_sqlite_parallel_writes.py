@@ -21,9 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ON_POSTGRES
-from tests.servers import free_port, wait_until_up
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.servers import ROOT, free_port, manage, wait_until_up
 
 pytestmark = pytest.mark.skipif(
     ON_POSTGRES,
@@ -35,17 +33,6 @@ HOT = ("PROD-7800X3D-AMD-001", "CPU-AMD-7800X3D-001", 4)  # demo stock: 4 units
 STEADY = ("PROD-4090-MSI-001", "GPU-NV-4090-MSI-001", 23)
 SYNCED_SKU = "CPU-AMD-5950X-001"
 ADDRESS = {"street": "1 Main St", "city": "San Francisco", "state": "CA", "zip": "94105"}
-
-
-def _manage(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def _call(method: str, url: str, key: str, body: dict | None = None) -> tuple[int, dict]:
@@ -82,13 +69,13 @@ def sqlite_env(tmp_path) -> dict:
         "LOG_LEVEL": "WARNING",
     }
     for args in (["migrate", "--noinput"], ["seed_demo"]):
-        result = _manage(env, *args)
+        result = manage(env, *args)
         assert result.returncode == 0, result.stdout + result.stderr
     return env
 
 
 def test_fifty_parallel_writes_on_the_sqlite_file_default_never_fail(sqlite_env, tmp_path):
-    created = _manage(
+    created = manage(
         sqlite_env, "create_api_key", "--name", "parallel", "--owner", "wh", "--scopes", "all"
     )
     assert created.returncode == 0, created.stderr
@@ -160,7 +147,7 @@ def test_fifty_parallel_writes_on_the_sqlite_file_default_never_fail(sqlite_env,
         for server in servers:
             server.wait(timeout=30)
 
-    reconciled = _manage(sqlite_env, "reconcile_stock")
+    reconciled = manage(sqlite_env, "reconcile_stock")
     assert reconciled.returncode == 0, reconciled.stdout + reconciled.stderr
 
 

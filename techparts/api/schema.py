@@ -12,7 +12,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from techparts.api.parsers import MAX_JSON_DEPTH
-from techparts.api.permissions import PUBLIC, required_scope
+from techparts.api.permissions import PUBLIC, required_scope, scope_denied_message
 
 ERROR_CODES = {
     400: ("validation_error", "Invalid request body"),
@@ -58,6 +58,48 @@ def error_response(status: int, *, description: str = "", serializer=None) -> Op
 
 def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
     return {status: error_response(status) for status in statuses}
+
+
+def _documented(
+    status: int, description: str, examples: dict[str, dict], serializer=None
+) -> OpenApiResponse:
+    return OpenApiResponse(
+        serializer or ErrorSerializer,
+        description=description,
+        examples=[
+            OpenApiExample(name, value=value, status_codes=[str(status)])
+            for name, value in examples.items()
+        ],
+    )
+
+
+def not_found(*, description: str, message: str) -> OpenApiResponse:
+    """Return a documented 404 `not_found` answer with `message` as its example."""
+    return _documented(
+        404,
+        f"`not_found`: {description}",
+        {"not_found": {"error": "not_found", "message": message}},
+    )
+
+
+def forbidden(scope: str) -> OpenApiResponse:
+    """Return the documented 403 of an operation that needs `scope`, worded as the API words it."""
+    return _documented(
+        403,
+        f"`forbidden`: the API key lacks the `{scope}` scope.",
+        {"forbidden": {"error": "forbidden", "message": scope_denied_message(scope)}},
+    )
+
+
+def validation_error(*, description: str, details: list[str]) -> OpenApiResponse:
+    """Return a documented 400 `validation_error` answer whose example lists `details`."""
+    example = {"error": "validation_error", "message": "Invalid request body", "details": details}
+    return _documented(400, f"`validation_error`: {description}", {"validation_error": example})
+
+
+def conflict(*, description: str, examples: dict[str, dict], serializer=None) -> OpenApiResponse:
+    """Return a documented 409 answer: `examples` maps each example's name to its body."""
+    return _documented(409, description, examples, serializer)
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import Product
+from orders.rules import MAX_QUANTITY
 
 CUSTOMER_ID_PATTERN = r"^CUST-[A-Z0-9]+(?:-[A-Z0-9]+)*$"
 STATE_PATTERN = r"^[A-Z]{2}$"
@@ -161,7 +162,7 @@ class OrderLine(models.Model):
     name = models.CharField(max_length=200)
     unit_price = models.DecimalField(max_digits=10, decimal_places=2)
     quantity = models.PositiveIntegerField(
-        validators=[MinValueValidator(1), MaxValueValidator(999)]
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_QUANTITY)]
     )
     line_total = models.DecimalField(max_digits=12, decimal_places=2)
 

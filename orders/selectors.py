@@ -1,8 +1,10 @@
 import secrets
+from collections.abc import Iterable
 
 from django.db.models import Count, QuerySet, Sum
 
-from orders.models import Order, OrderLine
+from catalog.models import Product
+from orders.models import Customer, Order, OrderLine
 
 
 def order_list(*, owner: str | None) -> QuerySet[Order]:
@@ -63,3 +65,19 @@ def pending_units_by_product() -> dict[int, int]:
         .annotate(units=Sum("quantity"))
     )
     return {row["product_id"]: row["units"] for row in rows}
+
+
+def customer_find(*, customer_id: str) -> Customer | None:
+    """Return the customer with this id, or None (an order body may name an unknown one)."""
+    return Customer.objects.filter(customer_id=customer_id).first()
+
+
+def active_products_by_public_id(*, public_ids: Iterable[str]) -> dict[str, Product]:
+    """Return the active products among `public_ids`, by public id, in one query.
+
+    Each comes with its stock record, which the order service checks.
+    """
+    products = (
+        Product.objects.active().filter(public_id__in=set(public_ids)).select_related("stock")
+    )
+    return {product.public_id: product for product in products}

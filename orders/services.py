@@ -20,12 +20,12 @@ from inventory.errors import InsufficientStock, Shortfall
 from inventory.services import stock_release, stock_reserve, stock_ship
 from orders.errors import OrderInvalid, OrderStatusConflict, PendingUnitsCapExceeded
 from orders.models import Customer, Order, OrderLine, TaxRate
+from orders.rules import MAX_LINES, MAX_QUANTITY
 from techparts.actors import Actor
 from techparts.apikeys.models import ApiKey
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-MAX_LINES = 50
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,8 @@ def _check_items(items: Sequence[OrderItem]) -> None:
                 f"Field 'items[{index}].product_id' must be an existing, active product "
                 f"('{item.product.public_id}' is not available)"
             )
-        if not 1 <= item.quantity <= 999:
-            problems.append(f"Field 'items[{index}].quantity' must be between 1 and 999")
+        if not 1 <= item.quantity <= MAX_QUANTITY:
+            problems.append(f"Field 'items[{index}].quantity' must be between 1 and {MAX_QUANTITY}")
     if problems:
         raise OrderInvalid("Invalid request body", details=problems)
 

@@ -3,8 +3,8 @@ import re
 import pytest
 import yaml
 
-from orders.serializers import US_STATES
-from orders.services import MAX_LINES
+from orders.rules import MAX_LINES
+from orders.states import US_STATES
 
 pytestmark = pytest.mark.django_db
 

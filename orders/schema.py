@@ -3,7 +3,11 @@
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers
 
-from orders.serializers import OrderCreatedSerializer, OrderCreateSerializer, OrderSerializer
+from orders.serializers import (
+    OrderCreatedOutputSerializer,
+    OrderCreateInputSerializer,
+    OrderOutputSerializer,
+)
 from techparts.api.schema import (
     ErrorSerializer,
     conflict,
@@ -100,9 +104,9 @@ order_viewset_schema = extend_schema_view(
         "the destination state rounded down to the cent, free shipping at or above the "
         "threshold) and reserves every line's stock, all or nothing. `items_count` is the "
         "number of lines. The `Location` header names the new order. Scope `orders:write`.",
-        request=OrderCreateSerializer,
+        request=OrderCreateInputSerializer,
         responses={
-            201: OrderCreatedSerializer,
+            201: OrderCreatedOutputSerializer,
             400: VALIDATION_ERROR,
             403: forbidden(ORDERS_WRITE),
             409: CREATE_CONFLICT,
@@ -115,7 +119,7 @@ order_viewset_schema = extend_schema_view(
         "`status`, `customer`, `created_after`, `created_before`; page with `page` and "
         "`page_size` (up to 100). Scope `orders:read`.",
         responses={
-            200: OrderSerializer(many=True),
+            200: OrderOutputSerializer(many=True),
             403: forbidden(ORDERS_READ),
             **error_responses(400, 401, 429),
         },
@@ -125,7 +129,7 @@ order_viewset_schema = extend_schema_view(
         description="One order with its lines, address, totals and status. Orders placed by "
         "other integrators are `not_found`. Scope `orders:read`.",
         responses={
-            200: OrderSerializer,
+            200: OrderOutputSerializer,
             403: forbidden(ORDERS_READ),
             404: NOT_FOUND,
             **error_responses(401, 429),
@@ -137,7 +141,7 @@ order_viewset_schema = extend_schema_view(
         "status is `conflict`. Takes no body: send none, or `{}`; anything else is refused "
         "(415 if it is not JSON, 400 otherwise) and nothing changes. Scope `orders:write`.",
         responses={
-            200: OrderSerializer,
+            200: OrderOutputSerializer,
             404: NOT_FOUND,
             403: forbidden(ORDERS_WRITE),
             409: CANCEL_CONFLICT,

@@ -3,6 +3,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
@@ -25,6 +26,10 @@ from techparts.api.validation import errors_by_index, in_field_order, seed_error
 ZIP_PATTERN = re.compile(r"\A[0-9]{5}(?:-[0-9]{4})?\Z")
 
 
+# `...InputSerializer` reads a request body, `...OutputSerializer` renders a response. The
+# schema keeps the component names the API published before that naming (`component_name`).
+
+
 class OrderItemInputSerializer(StrictSerializer):
     product_id = StrictCharField(
         max_length=64, help_text="Product identifier, e.g. PROD-4090-MSI-001."
@@ -36,7 +41,8 @@ class OrderItemInputSerializer(StrictSerializer):
     )
 
 
-class ShippingAddressSerializer(StrictSerializer):
+@extend_schema_serializer(component_name="ShippingAddress")
+class ShippingAddressInputSerializer(StrictSerializer):
     street = StrictCharField(max_length=200)
     city = StrictCharField(max_length=100)
     state = StrictChoiceField(
@@ -60,7 +66,8 @@ class ShippingAddressSerializer(StrictSerializer):
     )
 
 
-class OrderCreateSerializer(StrictSerializer):
+@extend_schema_serializer(component_name="OrderCreate")
+class OrderCreateInputSerializer(StrictSerializer):
     """POST /v1/orders: checks shape and references together, so one 400 lists every problem."""
 
     customer_id = StrictCharField(max_length=32, help_text="Customer account, e.g. CUST-789012.")
@@ -75,7 +82,7 @@ class OrderCreateSerializer(StrictSerializer):
         },
         help_text=f"1 to {MAX_LINES} lines; the same product may appear on several lines.",
     )
-    shipping_address = ShippingAddressSerializer()
+    shipping_address = ShippingAddressInputSerializer()
 
     def to_internal_value(self, data: Any) -> dict:
         if not isinstance(data, Mapping):
@@ -159,7 +166,8 @@ class ShippingAddressOutputSerializer(serializers.Serializer):
     country = serializers.CharField()
 
 
-class OrderCreatedSerializer(serializers.ModelSerializer):
+@extend_schema_serializer(component_name="OrderCreated")
+class OrderCreatedOutputSerializer(serializers.ModelSerializer):
     """The seed's confirmation body, field for field."""
 
     subtotal = MoneyField()
@@ -189,7 +197,8 @@ class OrderCreatedSerializer(serializers.ModelSerializer):
         ]
 
 
-class OrderLineSerializer(serializers.ModelSerializer):
+@extend_schema_serializer(component_name="OrderLine")
+class OrderLineOutputSerializer(serializers.ModelSerializer):
     product_id = serializers.CharField(source="product_public_id")
     unit_price = MoneyField(help_text="Price per unit at order time.")
     line_total = MoneyField()
@@ -199,16 +208,17 @@ class OrderLineSerializer(serializers.ModelSerializer):
         fields = ["product_id", "sku", "name", "unit_price", "quantity", "line_total"]
 
 
-class OrderSerializer(OrderCreatedSerializer):
+@extend_schema_serializer(component_name="Order")
+class OrderOutputSerializer(OrderCreatedOutputSerializer):
     """An order as GET returns it: the confirmation fields plus lines, address and history."""
 
     customer_id = serializers.CharField(source="customer.customer_id")
-    items = OrderLineSerializer(source="lines", many=True)
+    items = OrderLineOutputSerializer(source="lines", many=True)
     shipping_address = ShippingAddressOutputSerializer()
 
-    class Meta(OrderCreatedSerializer.Meta):
+    class Meta(OrderCreatedOutputSerializer.Meta):
         fields = [
-            *OrderCreatedSerializer.Meta.fields,
+            *OrderCreatedOutputSerializer.Meta.fields,
             "customer_id",
             "items",
             "shipping_address",

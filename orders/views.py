@@ -1,6 +1,6 @@
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import exceptions, status, viewsets
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -9,7 +9,11 @@ from orders.filters import OrderFilter
 from orders.models import Order
 from orders.schema import order_viewset_schema
 from orders.selectors import order_get, order_list
-from orders.serializers import OrderCreatedSerializer, OrderCreateSerializer, OrderSerializer
+from orders.serializers import (
+    OrderCreatedOutputSerializer,
+    OrderCreateInputSerializer,
+    OrderOutputSerializer,
+)
 from orders.services import order_cancel, order_create
 from techparts.actors import Actor
 from techparts.api.serializers import takes_no_body
@@ -19,7 +23,7 @@ from techparts.idempotency.services import idempotent
 
 @order_viewset_schema
 class OrderViewSet(viewsets.GenericViewSet):
-    serializer_class = OrderSerializer
+    serializer_class = OrderOutputSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = OrderFilter
     lookup_field = "order_id"
@@ -39,22 +43,18 @@ class OrderViewSet(viewsets.GenericViewSet):
         return order_list(owner=self.request.auth.owner)
 
     def get_object(self) -> Order:
-        order_id = self.kwargs["order_id"]
-        order = order_get(order_id=order_id, owner=self.request.auth.owner)
-        if order is None:
-            raise exceptions.NotFound(f"Order with ID '{order_id}' does not exist")
-        return order
+        return order_get(order_id=self.kwargs["order_id"], owner=self.request.auth.owner)
 
     @idempotent
     def create(self, request: Request) -> Response:
-        serializer = OrderCreateSerializer(data=request.data)
+        serializer = OrderCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         order = order_create(**serializer.validated_data, actor=Actor.api(request.auth))
         location = request.build_absolute_uri(
             reverse("order-detail", kwargs={"order_id": order.order_id})
         )
         return Response(
-            OrderCreatedSerializer(order).data,
+            OrderCreatedOutputSerializer(order).data,
             status=status.HTTP_201_CREATED,
             headers={"Location": location},
         )
@@ -62,10 +62,10 @@ class OrderViewSet(viewsets.GenericViewSet):
     def list(self, request: Request) -> Response:
         orders = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(orders)
-        return self.get_paginated_response(OrderSerializer(page, many=True).data)
+        return self.get_paginated_response(OrderOutputSerializer(page, many=True).data)
 
     def retrieve(self, request: Request, order_id: str) -> Response:
-        return Response(OrderSerializer(self.get_object()).data)
+        return Response(OrderOutputSerializer(self.get_object()).data)
 
     @action(detail=True, methods=["post"])
     @idempotent
@@ -73,4 +73,4 @@ class OrderViewSet(viewsets.GenericViewSet):
     def cancel(self, request: Request, order_id: str) -> Response:
         order = order_cancel(order=self.get_object(), actor=Actor.api(request.auth))
         order = order_get(order_id=order.order_id, owner=None)
-        return Response(OrderSerializer(order).data)
+        return Response(OrderOutputSerializer(order).data)

@@ -1,16 +1,7 @@
 from rest_framework import serializers
 
 from catalog.models import Product
-
-
-class MoneyField(serializers.DecimalField):
-    """A price rendered as a JSON number with exactly two decimals (1599.99, 0.00)."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_digits", 12)
-        kwargs.setdefault("decimal_places", 2)
-        kwargs["coerce_to_string"] = False
-        super().__init__(**kwargs)
+from techparts.api.serializers import MoneyField
 
 
 class RelatedProductSerializer(serializers.ModelSerializer):

@@ -8,13 +8,13 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
 from catalog.models import Product
-from catalog.serializers import MoneyField
 from orders.models import Customer, Order, OrderLine
 from orders.rules import MAX_LINES, MAX_QUANTITY
 from orders.selectors import active_products_by_public_id, customer_find
 from orders.services import OrderItem, ShippingAddress
 from orders.states import COUNTRIES, US_STATES
 from techparts.api.serializers import (
+    MoneyField,
     StrictCharField,
     StrictChoiceField,
     StrictIntegerField,

@@ -3,9 +3,10 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from rest_framework.test import APIClient
 
-from inventory.roles import CLERKS, MANAGERS, ensure_groups
+from inventory.roles import CLERKS, GROUP_PERMISSIONS, MANAGERS
 from techparts.apikeys.scopes import ALL_SCOPES
 from techparts.apikeys.services import api_key_create
+from techparts.roles import ensure_groups
 from tests.factories import UserFactory
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
@@ -66,7 +67,7 @@ def api(client_for):
 def inventory_groups(db):
     # The data migration makes them, but transactional tests (browser, concurrency) flush
     # tables between tests, so make sure they exist. `db` follows the test's own marker.
-    ensure_groups(Group, Permission)
+    ensure_groups(Group, Permission, GROUP_PERMISSIONS)
     return {name: Group.objects.get(name=name) for name in (CLERKS, MANAGERS)}
 
 

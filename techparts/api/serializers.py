@@ -16,6 +16,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 
+class MoneyField(serializers.DecimalField):
+    """A price rendered as a JSON number with exactly two decimals (1599.99, 0.00)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", 12)
+        kwargs.setdefault("decimal_places", 2)
+        kwargs["coerce_to_string"] = False
+        super().__init__(**kwargs)
+
+
 class StrictCharField(serializers.CharField):
     """A JSON string only: numbers and booleans are refused, not turned into text."""
 

@@ -140,26 +140,20 @@ def _check_pending_units_cap(*, actor: Actor, quantities: Mapping[int, int]) -> 
         )
 
 
-@transaction.atomic
-def order_create(
-    *,
-    customer: Customer,
-    items: Sequence[OrderItem],
-    shipping_address: ShippingAddress,
-    actor: Actor,
-) -> Order:
-    """Place an order: price it, store it with its lines, and reserve its stock, all or nothing.
+@dataclass(frozen=True)
+class _Totals:
+    subtotal: Decimal
+    tax: Decimal
+    shipping: Decimal
 
-    Raises InsufficientStock (409) listing every short product; then nothing is stored.
-    The number of queries does not depend on the number of lines.
-    """
-    _check_items(items)
-    quantities = _quantities(items)
-    _check_stock_records(items, quantities)
-    _check_pending_units_cap(actor=actor, quantities=quantities)
+    @property
+    def total(self) -> Decimal:
+        return self.subtotal + self.tax + self.shipping
 
-    placed_at = timezone.now()
-    lines = [
+
+def _order_lines(items: Sequence[OrderItem]) -> list[OrderLine]:
+    """Build the lines, copying each product's id, SKU, name and price as sold."""
+    return [
         OrderLine(
             position=position,
             product=item.product,
@@ -172,19 +166,37 @@ def order_create(
         )
         for position, item in enumerate(items, start=1)
     ]
+
+
+def _order_totals(lines: Sequence[OrderLine], *, state: str) -> _Totals:
     subtotal = sum((line.line_total for line in lines), ZERO)
-    tax = order_tax(subtotal=subtotal, rate=tax_rate_for(state=shipping_address.state))
-    shipping = order_shipping(subtotal=subtotal)
+    return _Totals(
+        subtotal=subtotal,
+        tax=order_tax(subtotal=subtotal, rate=tax_rate_for(state=state)),
+        shipping=order_shipping(subtotal=subtotal),
+    )
+
+
+def _order_insert(
+    *,
+    customer: Customer,
+    lines: Sequence[OrderLine],
+    totals: _Totals,
+    shipping_address: ShippingAddress,
+    actor: Actor,
+) -> Order:
+    """Store the order and its lines under its public id `ORD-<year>-<number>`."""
+    placed_at = timezone.now()
     order = Order.objects.create(
         # A unique placeholder until the primary key exists; the public number is derived from
         # the key, so concurrent orders never compete for a counter row.
         order_id=f"NEW-{uuid.uuid4().hex}",
         customer=customer,
         status=Order.Status.PENDING,
-        subtotal=subtotal,
-        tax=tax,
-        shipping=shipping,
-        total=subtotal + tax + shipping,
+        subtotal=totals.subtotal,
+        tax=totals.tax,
+        shipping=totals.shipping,
+        total=totals.total,
         currency=CURRENCY,
         ship_street=shipping_address.street,
         ship_city=shipping_address.city,
@@ -202,8 +214,37 @@ def order_create(
     for line in lines:
         line.order = order
     OrderLine.objects.bulk_create(lines)
-    stock_reserve(quantities=quantities, actor=actor, reference=order.order_id)
     order.items_count = len(lines)
+    return order
+
+
+@transaction.atomic
+def order_create(
+    *,
+    customer: Customer,
+    items: Sequence[OrderItem],
+    shipping_address: ShippingAddress,
+    actor: Actor,
+) -> Order:
+    """Place an order: price it, store it with its lines, and reserve its stock, all or nothing.
+
+    Raises InsufficientStock (409) listing every short product; then nothing is stored.
+    The number of queries does not depend on the number of lines.
+    """
+    _check_items(items)
+    quantities = _quantities(items)
+    _check_stock_records(items, quantities)
+    _check_pending_units_cap(actor=actor, quantities=quantities)
+    lines = _order_lines(items)
+    totals = _order_totals(lines, state=shipping_address.state)
+    order = _order_insert(
+        customer=customer,
+        lines=lines,
+        totals=totals,
+        shipping_address=shipping_address,
+        actor=actor,
+    )
+    stock_reserve(quantities=quantities, actor=actor, reference=order.order_id)
     return order
 
 

@@ -1,4 +1,5 @@
 import pytest
+import yaml
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from rest_framework.test import APIClient
@@ -23,6 +24,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def schema(client) -> dict:
+    """The OpenAPI document the API publishes at /v1/schema/."""
+    response = client.get("/v1/schema/")
+    assert response.status_code == 200
+    return yaml.safe_load(response.content)
 
 
 @pytest.fixture

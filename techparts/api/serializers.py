@@ -15,13 +15,15 @@ from rest_framework.fields import empty
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from techparts.money import AMOUNT_MAX_DIGITS, DECIMAL_PLACES
+
 
 class MoneyField(serializers.DecimalField):
     """A price rendered as a JSON number with exactly two decimals (1599.99, 0.00)."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("max_digits", 12)
-        kwargs.setdefault("decimal_places", 2)
+        kwargs.setdefault("max_digits", AMOUNT_MAX_DIGITS)
+        kwargs.setdefault("decimal_places", DECIMAL_PLACES)
         kwargs["coerce_to_string"] = False
         super().__init__(**kwargs)
 

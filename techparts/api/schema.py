@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from techparts.api.parsers import MAX_JSON_DEPTH
 from techparts.api.permissions import PUBLIC, required_scope, scope_denied_message
+from techparts.apikeys.scopes import ALL_SCOPES
 
 ERROR_CODES = {
     400: ("validation_error", "Invalid request body"),
@@ -111,8 +112,7 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
             "type": "http",
             "scheme": "bearer",
             "description": "API key `tp_<prefix>_<secret>`, created by TechParts staff. "
-            "Scopes: products:read, orders:read, orders:write, inventory:read, "
-            "inventory:write.",
+            f"Scopes: {', '.join(ALL_SCOPES)}.",
         }
 
 

@@ -10,7 +10,7 @@ from inventory.serializers import (
     StockUpdateInputSerializer,
     StockUpdateSerializer,
 )
-from techparts.api.schema import conflict, error_response, error_responses, forbidden, not_found
+from techparts.api.schema import conflict, error_responses, forbidden, not_found
 from techparts.apikeys.scopes import INVENTORY_READ, INVENTORY_WRITE
 
 SKU_PARAMETER = OpenApiParameter(
@@ -66,7 +66,6 @@ inventory_get_schema = extend_schema(
     parameters=[SKU_PARAMETER],
     responses={
         200: StockRecordSerializer,
-        **error_responses(401),
         403: forbidden(INVENTORY_READ),
         404: NOT_FOUND,
     },
@@ -82,12 +81,10 @@ inventory_patch_schema = extend_schema(
     request=StockUpdateInputSerializer,
     responses={
         200: StockUpdateSerializer,
-        **error_responses(400, 401),
+        **error_responses(400),
         403: forbidden(INVENTORY_WRITE),
         404: NOT_FOUND,
         409: CONFLICT,
-        **error_responses(415),
-        422: error_response(422),
     },
     examples=[
         OpenApiExample(
@@ -126,7 +123,7 @@ movement_list_schema = extend_schema(
     parameters=[SKU_PARAMETER],
     responses={
         200: StockMovementSerializer(many=True),
-        **error_responses(400, 401),
+        **error_responses(400),
         403: forbidden(INVENTORY_READ),
         404: NOT_FOUND,
     },

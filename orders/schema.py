@@ -110,7 +110,7 @@ order_viewset_schema = extend_schema_view(
             400: VALIDATION_ERROR,
             403: forbidden(ORDERS_WRITE),
             409: CREATE_CONFLICT,
-            **error_responses(401, 415, 422, 429),
+            **error_responses(429),
         },
     ),
     list=extend_schema(
@@ -121,7 +121,7 @@ order_viewset_schema = extend_schema_view(
         responses={
             200: OrderOutputSerializer(many=True),
             403: forbidden(ORDERS_READ),
-            **error_responses(400, 401, 429),
+            **error_responses(400, 429),
         },
     ),
     retrieve=extend_schema(
@@ -132,7 +132,7 @@ order_viewset_schema = extend_schema_view(
             200: OrderOutputSerializer,
             403: forbidden(ORDERS_READ),
             404: NOT_FOUND,
-            **error_responses(401, 429),
+            **error_responses(429),
         },
     ),
     cancel=extend_schema(
@@ -145,7 +145,7 @@ order_viewset_schema = extend_schema_view(
             404: NOT_FOUND,
             403: forbidden(ORDERS_WRITE),
             409: CANCEL_CONFLICT,
-            **error_responses(401, 415, 422, 429),
+            **error_responses(429),
         },
     ),
 )

@@ -226,6 +226,23 @@ _ERROR_DESCRIPTIONS = {
 }
 
 
+# Standard errors documented with the envelope's example, as `error_response` does, so no
+# operation needs to declare them: the same answer whatever the endpoint.
+_WITH_EXAMPLE = {401, 415, 422}
+
+
+def _standard_error(status: int, error_ref: dict) -> dict:
+    media: dict = {"schema": error_ref}
+    if status not in _WITH_EXAMPLE:
+        return {"description": _ERROR_DESCRIPTIONS[status], "content": {"application/json": media}}
+    code, message = ERROR_CODES[status]
+    example_name = "".join(part.capitalize() for part in code.split("_"))
+    media["examples"] = {
+        example_name: {"value": {"error": code, "message": message}, "summary": code}
+    }
+    return {"content": {"application/json": media}, "description": f"`{code}` error"}
+
+
 def _params(op: dict) -> list[dict]:
     return op.get("parameters", [])
 
@@ -288,10 +305,7 @@ def postprocess_schema(result, generator, request, public):
             responses = operation.setdefault("responses", {})
             for status, applies in _STANDARD_ERRORS:
                 if applies(operation) and str(status) not in responses:
-                    responses[str(status)] = {
-                        "description": _ERROR_DESCRIPTIONS[status],
-                        "content": {"application/json": {"schema": error_ref}},
-                    }
+                    responses[str(status)] = _standard_error(status, error_ref)
             if "429" in responses:
                 responses["429"].setdefault(
                     "headers",

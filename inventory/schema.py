@@ -10,8 +10,7 @@ from inventory.serializers import (
     StockUpdateInputSerializer,
     StockUpdateSerializer,
 )
-from techparts.api.schema import conflict, error_responses, forbidden, not_found
-from techparts.apikeys.scopes import INVENTORY_READ, INVENTORY_WRITE
+from techparts.api.schema import conflict, error_responses, not_found
 
 SKU_PARAMETER = OpenApiParameter(
     "sku",
@@ -66,7 +65,6 @@ inventory_get_schema = extend_schema(
     parameters=[SKU_PARAMETER],
     responses={
         200: StockRecordSerializer,
-        403: forbidden(INVENTORY_READ),
         404: NOT_FOUND,
     },
 )
@@ -82,7 +80,6 @@ inventory_patch_schema = extend_schema(
     responses={
         200: StockUpdateSerializer,
         **error_responses(400),
-        403: forbidden(INVENTORY_WRITE),
         404: NOT_FOUND,
         409: CONFLICT,
     },
@@ -124,7 +121,6 @@ movement_list_schema = extend_schema(
     responses={
         200: StockMovementSerializer(many=True),
         **error_responses(400),
-        403: forbidden(INVENTORY_READ),
         404: NOT_FOUND,
     },
 )

@@ -12,11 +12,9 @@ from techparts.api.schema import (
     ErrorSerializer,
     conflict,
     error_responses,
-    forbidden,
     not_found,
     validation_error,
 )
-from techparts.apikeys.scopes import ORDERS_READ, ORDERS_WRITE
 
 # 409 on create is one of three bodies, told apart by `error` (and each one's extra fields).
 OrderConflictSerializer = inline_serializer(
@@ -108,7 +106,6 @@ order_viewset_schema = extend_schema_view(
         responses={
             201: OrderCreatedOutputSerializer,
             400: VALIDATION_ERROR,
-            403: forbidden(ORDERS_WRITE),
             409: CREATE_CONFLICT,
             **error_responses(429),
         },
@@ -120,7 +117,6 @@ order_viewset_schema = extend_schema_view(
         "`page_size` (up to 100). Scope `orders:read`.",
         responses={
             200: OrderOutputSerializer(many=True),
-            403: forbidden(ORDERS_READ),
             **error_responses(400, 429),
         },
     ),
@@ -130,7 +126,6 @@ order_viewset_schema = extend_schema_view(
         "other integrators are `not_found`. Scope `orders:read`.",
         responses={
             200: OrderOutputSerializer,
-            403: forbidden(ORDERS_READ),
             404: NOT_FOUND,
             **error_responses(429),
         },
@@ -143,7 +138,6 @@ order_viewset_schema = extend_schema_view(
         responses={
             200: OrderOutputSerializer,
             404: NOT_FOUND,
-            403: forbidden(ORDERS_WRITE),
             409: CANCEL_CONFLICT,
             **error_responses(429),
         },

@@ -83,13 +83,21 @@ def not_found(*, description: str, message: str) -> OpenApiResponse:
     )
 
 
+def _forbidden_body(scope: str) -> dict[str, str]:
+    return {"error": "forbidden", "message": scope_denied_message(scope)}
+
+
+def _forbidden_description(scope: str) -> str:
+    return f"`forbidden`: the API key lacks the `{scope}` scope."
+
+
 def forbidden(scope: str) -> OpenApiResponse:
-    """Return the documented 403 of an operation that needs `scope`, worded as the API words it."""
-    return _documented(
-        403,
-        f"`forbidden`: the API key lacks the `{scope}` scope.",
-        {"forbidden": {"error": "forbidden", "message": scope_denied_message(scope)}},
-    )
+    """Return the documented 403 of an operation that needs `scope`, worded as the API words it.
+
+    The schema hook already adds it to every operation whose view declares its scope; declare
+    it only for an operation whose scope the generator cannot see.
+    """
+    return _documented(403, _forbidden_description(scope), {"forbidden": _forbidden_body(scope)})
 
 
 def validation_error(*, description: str, details: list[str]) -> OpenApiResponse:
@@ -227,12 +235,21 @@ _ERROR_DESCRIPTIONS = {
 
 
 # Standard errors documented with the envelope's example, as `error_response` does, so no
-# operation needs to declare them: the same answer whatever the endpoint.
+# operation needs to declare them: the same answer whatever the endpoint. (403 gets one too,
+# naming the operation's scope.)
 _WITH_EXAMPLE = {401, 415, 422}
 
 
-def _standard_error(status: int, error_ref: dict) -> dict:
+def _standard_error(status: int, operation: dict, error_ref: dict) -> dict:
     media: dict = {"schema": error_ref}
+    scope = _scope(operation)
+    if status == 403 and scope:
+        # The 403 names the operation's own scope, word for word as HasScope answers it.
+        media["examples"] = {"Forbidden": {"value": _forbidden_body(scope), "summary": "forbidden"}}
+        return {
+            "content": {"application/json": media},
+            "description": _forbidden_description(scope),
+        }
     if status not in _WITH_EXAMPLE:
         return {"description": _ERROR_DESCRIPTIONS[status], "content": {"application/json": media}}
     code, message = ERROR_CODES[status]
@@ -241,6 +258,13 @@ def _standard_error(status: int, error_ref: dict) -> dict:
         example_name: {"value": {"error": code, "message": message}, "summary": code}
     }
     return {"content": {"application/json": media}, "description": f"`{code}` error"}
+
+
+def _scope(op: dict) -> str | None:
+    scopes = [
+        scope for requirement in op.get("security", []) for s in requirement.values() for scope in s
+    ]
+    return scopes[0] if scopes else None
 
 
 def _params(op: dict) -> list[dict]:
@@ -305,7 +329,7 @@ def postprocess_schema(result, generator, request, public):
             responses = operation.setdefault("responses", {})
             for status, applies in _STANDARD_ERRORS:
                 if applies(operation) and str(status) not in responses:
-                    responses[str(status)] = _standard_error(status, error_ref)
+                    responses[str(status)] = _standard_error(status, operation, error_ref)
             if "429" in responses:
                 responses["429"].setdefault(
                     "headers",

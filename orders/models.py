@@ -8,6 +8,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import Product
+from orders.rules import MAX_QUANTITY
+from techparts.money import AMOUNT_MAX_DIGITS, DECIMAL_PLACES, PRICE_MAX_DIGITS
 
 CUSTOMER_ID_PATTERN = r"^CUST-[A-Z0-9]+(?:-[A-Z0-9]+)*$"
 STATE_PATTERN = r"^[A-Z]{2}$"
@@ -82,10 +84,10 @@ class Order(models.Model):
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
     )
-    subtotal = models.DecimalField(max_digits=12, decimal_places=2)
-    tax = models.DecimalField(max_digits=12, decimal_places=2)
-    shipping = models.DecimalField(max_digits=12, decimal_places=2)
-    total = models.DecimalField(max_digits=12, decimal_places=2)
+    subtotal = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=DECIMAL_PLACES)
+    tax = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=DECIMAL_PLACES)
+    shipping = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=DECIMAL_PLACES)
+    total = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=DECIMAL_PLACES)
     currency = models.CharField(max_length=3, default="USD")
     ship_street = models.CharField("street", max_length=200)
     ship_city = models.CharField("city", max_length=100)
@@ -159,11 +161,11 @@ class OrderLine(models.Model):
     product_public_id = models.CharField("product ID", max_length=64)
     sku = models.CharField("SKU", max_length=64, db_index=True)
     name = models.CharField(max_length=200)
-    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+    unit_price = models.DecimalField(max_digits=PRICE_MAX_DIGITS, decimal_places=DECIMAL_PLACES)
     quantity = models.PositiveIntegerField(
-        validators=[MinValueValidator(1), MaxValueValidator(999)]
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_QUANTITY)]
     )
-    line_total = models.DecimalField(max_digits=12, decimal_places=2)
+    line_total = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=DECIMAL_PLACES)
 
     class Meta:
         ordering = ["order_id", "position"]

@@ -5,6 +5,7 @@ from django.views.decorators.http import require_safe
 
 from orders.selectors import order_tracking_get
 from techparts.client_ip import address_bucket, client_ip
+from techparts.errors import NotFound
 from techparts.ratelimit.services import parse_rate, rate_limit_hit, retry_after_seconds
 
 
@@ -30,7 +31,8 @@ def order_tracking(request: HttpRequest, order_id: str, token: str = "") -> Http
             )
             response["Retry-After"] = str(seconds)
             return response
-    order = order_tracking_get(order_id=order_id, token=token) if token else None
-    if order is None:
+    try:
+        order = order_tracking_get(order_id=order_id, token=token)
+    except NotFound:
         return render(request, "orders/track_not_found.html", status=404)
     return render(request, "orders/track.html", {"order": order})

@@ -1,8 +1,11 @@
 import secrets
+from collections.abc import Iterable
 
 from django.db.models import Count, QuerySet, Sum
 
-from orders.models import Order, OrderLine
+from catalog.models import Product
+from orders.models import Customer, Order, OrderLine
+from techparts.errors import NotFound
 
 
 def order_list(*, owner: str | None) -> QuerySet[Order]:
@@ -20,16 +23,23 @@ def order_list(*, owner: str | None) -> QuerySet[Order]:
     )
 
 
-def order_get(*, order_id: str, owner: str | None) -> Order | None:
-    """Return one order visible to `owner` (None: any order), or None."""
-    return order_list(owner=owner).filter(order_id=order_id).first()
+def order_get(*, order_id: str, owner: str | None) -> Order:
+    """Return one order visible to `owner` (None: any order).
+
+    Raise NotFound when there is none: another integrator's order looks exactly like an
+    unknown id.
+    """
+    order = order_list(owner=owner).filter(order_id=order_id).first()
+    if order is None:
+        raise NotFound(f"Order with ID '{order_id}' does not exist")
+    return order
 
 
-def order_tracking_get(*, order_id: str, token: str) -> Order | None:
+def order_tracking_get(*, order_id: str, token: str) -> Order:
     """Return an order for the public tracking page when `token` is its tracking token.
 
     The order comes with its line and unit counts only. A wrong token and an unknown order
-    look the same (None), and the token is compared in constant time.
+    look the same (NotFound), and the token is compared in constant time.
     """
     order = (
         Order.objects.filter(order_id=order_id)
@@ -46,11 +56,10 @@ def order_tracking_get(*, order_id: str, token: str) -> Order | None:
         .annotate(items_count=Count("lines"), units=Sum("lines__quantity"))
         .first()
     )
-    if order is None:
-        return None  # order ids are not secret (they are sequential); tokens are
-    # Bytes: compare_digest refuses str with non-ASCII characters, which a URL may carry.
-    if not secrets.compare_digest(order.tracking_token.encode(), token.encode()):
-        return None
+    # Order ids are not secret (they are sequential); tokens are. Bytes: compare_digest
+    # refuses str with non-ASCII characters, which a URL may carry.
+    if order is None or not secrets.compare_digest(order.tracking_token.encode(), token.encode()):
+        raise NotFound("No order with this tracking link")
     return order
 
 
@@ -63,3 +72,19 @@ def pending_units_by_product() -> dict[int, int]:
         .annotate(units=Sum("quantity"))
     )
     return {row["product_id"]: row["units"] for row in rows}
+
+
+def customer_find(*, customer_id: str) -> Customer | None:
+    """Return the customer with this id, or None (an order body may name an unknown one)."""
+    return Customer.objects.filter(customer_id=customer_id).first()
+
+
+def active_products_by_public_id(*, public_ids: Iterable[str]) -> dict[str, Product]:
+    """Return the active products among `public_ids`, by public id, in one query.
+
+    Each comes with its stock record, which the order service checks.
+    """
+    products = (
+        Product.objects.active().filter(public_id__in=set(public_ids)).select_related("stock")
+    )
+    return {product.public_id: product for product in products}

@@ -3,12 +3,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
 from catalog.models import Product
 from orders.models import Customer, Order, OrderLine
-from orders.services import MAX_LINES, OrderItem, ShippingAddress
+from orders.rules import MAX_LINES, MAX_QUANTITY
+from orders.selectors import active_products_by_public_id, customer_find
+from orders.services import OrderItem, ShippingAddress
+from orders.states import COUNTRIES, US_STATES
 from techparts.api.serializers import (
     MoneyField,
     StrictCharField,
@@ -16,74 +20,14 @@ from techparts.api.serializers import (
     StrictIntegerField,
     StrictSerializer,
 )
+from techparts.api.validation import errors_by_index, in_field_order, seed_error
 
 # The whole value, ASCII digits only; a RegexValidator so the schema states the same pattern.
 ZIP_PATTERN = re.compile(r"\A[0-9]{5}(?:-[0-9]{4})?\Z")
-# USPS codes: the 50 states, DC, territories and military mail (AA, AE, AP). A tuple: the order
-# is the order of the schema's enum.
-US_STATES = (
-    "AL",
-    "AK",
-    "AZ",
-    "AR",
-    "CA",
-    "CO",
-    "CT",
-    "DE",
-    "FL",
-    "GA",
-    "HI",
-    "ID",
-    "IL",
-    "IN",
-    "IA",
-    "KS",
-    "KY",
-    "LA",
-    "ME",
-    "MD",
-    "MA",
-    "MI",
-    "MN",
-    "MS",
-    "MO",
-    "MT",
-    "NE",
-    "NV",
-    "NH",
-    "NJ",
-    "NM",
-    "NY",
-    "NC",
-    "ND",
-    "OH",
-    "OK",
-    "OR",
-    "PA",
-    "RI",
-    "SC",
-    "SD",
-    "TN",
-    "TX",
-    "UT",
-    "VT",
-    "VA",
-    "WA",
-    "WV",
-    "WI",
-    "WY",
-    "DC",
-    "PR",
-    "GU",
-    "VI",
-    "AS",
-    "MP",
-    "AA",
-    "AE",
-    "AP",
-)
-COUNTRIES = ("US",)  # TechParts ships within the United States only
-MAX_QUANTITY = 999
+
+
+# `...InputSerializer` reads a request body, `...OutputSerializer` renders a response. The
+# schema keeps the component names the API published before that naming (`component_name`).
 
 
 class OrderItemInputSerializer(StrictSerializer):
@@ -91,11 +35,14 @@ class OrderItemInputSerializer(StrictSerializer):
         max_length=64, help_text="Product identifier, e.g. PROD-4090-MSI-001."
     )
     quantity = StrictIntegerField(
-        min_value=1, max_value=MAX_QUANTITY, help_text="Units to order, 1 to 999 (a JSON integer)."
+        min_value=1,
+        max_value=MAX_QUANTITY,
+        help_text=f"Units to order, 1 to {MAX_QUANTITY} (a JSON integer).",
     )
 
 
-class ShippingAddressSerializer(StrictSerializer):
+@extend_schema_serializer(component_name="ShippingAddress")
+class ShippingAddressInputSerializer(StrictSerializer):
     street = StrictCharField(max_length=200)
     city = StrictCharField(max_length=100)
     state = StrictChoiceField(
@@ -119,13 +66,8 @@ class ShippingAddressSerializer(StrictSerializer):
     )
 
 
-def _seed_error(sentences: list[str]) -> serializers.ValidationError:
-    return serializers.ValidationError(
-        {"non_field_errors": [ErrorDetail(s, code="seed_message") for s in sentences]}
-    )
-
-
-class OrderCreateSerializer(StrictSerializer):
+@extend_schema_serializer(component_name="OrderCreate")
+class OrderCreateInputSerializer(StrictSerializer):
     """POST /v1/orders: checks shape and references together, so one 400 lists every problem."""
 
     customer_id = StrictCharField(max_length=32, help_text="Customer account, e.g. CUST-789012.")
@@ -138,13 +80,13 @@ class OrderCreateSerializer(StrictSerializer):
             "max_length": f"must contain at most {MAX_LINES} items",
             "not_a_list": "must be a list",
         },
-        help_text="1 to 50 lines; the same product may appear on several lines.",
+        help_text=f"1 to {MAX_LINES} lines; the same product may appear on several lines.",
     )
-    shipping_address = ShippingAddressSerializer()
+    shipping_address = ShippingAddressInputSerializer()
 
     def to_internal_value(self, data: Any) -> dict:
         if not isinstance(data, Mapping):
-            raise _seed_error(["Request body must be a JSON object"])
+            raise seed_error(["Request body must be a JSON object"])
         errors: dict[str, Any] = {}
         value: dict = {}
         try:
@@ -154,12 +96,12 @@ class OrderCreateSerializer(StrictSerializer):
         items = data.get("items")
         if isinstance(items, list) and len(items) > MAX_LINES:
             # An oversized order is refused on its size alone, before any database work.
-            raise serializers.ValidationError(_in_field_order(errors, self.fields))
+            raise serializers.ValidationError(in_field_order(errors, self.fields))
         # References are checked even when the shape has problems, so one answer lists all.
         customer = self._customer(data, errors)
         products = self._products(data, errors)
         if errors:
-            raise serializers.ValidationError(_in_field_order(errors, self.fields))
+            raise serializers.ValidationError(in_field_order(errors, self.fields))
         return {
             "customer": customer,
             "items": [
@@ -174,7 +116,7 @@ class OrderCreateSerializer(StrictSerializer):
         customer_id = data.get("customer_id")
         if not isinstance(customer_id, str) or "customer_id" in errors:
             return None
-        customer = Customer.objects.filter(customer_id=customer_id).first()
+        customer = customer_find(customer_id=customer_id)
         if customer is None:
             errors["customer_id"] = [
                 ErrorDetail(
@@ -187,7 +129,7 @@ class OrderCreateSerializer(StrictSerializer):
     @staticmethod
     def _products(data: Mapping, errors: dict[str, Any]) -> dict[str, Product]:
         items = data.get("items")
-        item_errors = _errors_by_index(errors.get("items"))
+        item_errors = errors_by_index(errors.get("items"))
         if not isinstance(items, list) or item_errors is None:
             return {}  # not a list, or too short/long: the shape error says it all
         wanted = {
@@ -199,13 +141,7 @@ class OrderCreateSerializer(StrictSerializer):
         }
         if not wanted:
             return {}
-        # One query for every line; the stock record comes along for the service's checks.
-        products = {
-            product.public_id: product
-            for product in Product.objects.active()
-            .filter(public_id__in=set(wanted.values()))
-            .select_related("stock")
-        }
+        products = active_products_by_public_id(public_ids=set(wanted.values()))
         for index, public_id in wanted.items():
             if public_id not in products:
                 item_errors[index] = {
@@ -222,34 +158,6 @@ class OrderCreateSerializer(StrictSerializer):
         return products
 
 
-def _errors_by_index(detail: Any) -> dict[int, Any] | None:
-    """Return a list field's per-item errors by index; None when the list itself is wrong."""
-    if detail is None:
-        return {}
-    if isinstance(detail, list) and all(isinstance(error, Mapping) for error in detail):
-        # older DRF: one entry per item, {} when valid
-        return {index: error for index, error in enumerate(detail) if error}
-    if isinstance(detail, Mapping) and all(isinstance(key, int) for key in detail):
-        return dict(detail)
-    return None
-
-
-def _in_field_order(errors: dict[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the errors in the order the fields are declared (unknown fields last)."""
-    order = {name: position for position, name in enumerate(fields)}
-    ordered = dict(sorted(errors.items(), key=lambda item: order.get(item[0], len(order))))
-    child = getattr(fields.get("items"), "child", None)
-    by_index = _errors_by_index(ordered.get("items"))
-    if by_index and child is not None:
-        ordered["items"] = {
-            index: _in_field_order(dict(error), child.fields)
-            if isinstance(error, Mapping)
-            else error
-            for index, error in sorted(by_index.items())
-        }
-    return ordered
-
-
 class ShippingAddressOutputSerializer(serializers.Serializer):
     street = serializers.CharField()
     city = serializers.CharField()
@@ -258,7 +166,8 @@ class ShippingAddressOutputSerializer(serializers.Serializer):
     country = serializers.CharField()
 
 
-class OrderCreatedSerializer(serializers.ModelSerializer):
+@extend_schema_serializer(component_name="OrderCreated")
+class OrderCreatedOutputSerializer(serializers.ModelSerializer):
     """The seed's confirmation body, field for field."""
 
     subtotal = MoneyField()
@@ -288,7 +197,8 @@ class OrderCreatedSerializer(serializers.ModelSerializer):
         ]
 
 
-class OrderLineSerializer(serializers.ModelSerializer):
+@extend_schema_serializer(component_name="OrderLine")
+class OrderLineOutputSerializer(serializers.ModelSerializer):
     product_id = serializers.CharField(source="product_public_id")
     unit_price = MoneyField(help_text="Price per unit at order time.")
     line_total = MoneyField()
@@ -298,16 +208,17 @@ class OrderLineSerializer(serializers.ModelSerializer):
         fields = ["product_id", "sku", "name", "unit_price", "quantity", "line_total"]
 
 
-class OrderSerializer(OrderCreatedSerializer):
+@extend_schema_serializer(component_name="Order")
+class OrderOutputSerializer(OrderCreatedOutputSerializer):
     """An order as GET returns it: the confirmation fields plus lines, address and history."""
 
     customer_id = serializers.CharField(source="customer.customer_id")
-    items = OrderLineSerializer(source="lines", many=True)
+    items = OrderLineOutputSerializer(source="lines", many=True)
     shipping_address = ShippingAddressOutputSerializer()
 
-    class Meta(OrderCreatedSerializer.Meta):
+    class Meta(OrderCreatedOutputSerializer.Meta):
         fields = [
-            *OrderCreatedSerializer.Meta.fields,
+            *OrderCreatedOutputSerializer.Meta.fields,
             "customer_id",
             "items",
             "shipping_address",

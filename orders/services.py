@@ -7,8 +7,7 @@ change, so an order and its ledger rows commit or roll back together.
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
-from decimal import ROUND_DOWN, Decimal
+from datetime import UTC
 
 from django.conf import settings
 from django.db import transaction
@@ -19,13 +18,11 @@ from catalog.models import CURRENCY, Product
 from inventory.errors import InsufficientStock, Shortfall
 from inventory.services import stock_release, stock_reserve, stock_ship
 from orders.errors import OrderInvalid, OrderStatusConflict, PendingUnitsCapExceeded
-from orders.models import Customer, Order, OrderLine, TaxRate
+from orders.models import Customer, Order, OrderLine
+from orders.pricing import OrderTotals, line_total, order_estimated_delivery, order_totals
+from orders.rules import MAX_LINES, MAX_QUANTITY
 from techparts.actors import Actor
 from techparts.apikeys.models import ApiKey
-
-CENT = Decimal("0.01")
-ZERO = Decimal("0.00")
-MAX_LINES = 50
 
 
 @dataclass(frozen=True)
@@ -41,30 +38,6 @@ class ShippingAddress:
     state: str
     zip: str
     country: str = "US"
-
-
-def tax_rate_for(*, state: str) -> Decimal:
-    """Return the state's tax rate; a state without a rate in the table pays no tax."""
-    rate = TaxRate.objects.filter(state=state.upper()).values_list("rate", flat=True).first()
-    return rate if rate is not None else Decimal("0")
-
-
-def order_tax(*, subtotal: Decimal, rate: Decimal) -> Decimal:
-    """Return the tax on a subtotal, rounded down to the cent (2149.98 at 8% -> 171.99)."""
-    return (subtotal * rate).quantize(CENT, rounding=ROUND_DOWN)
-
-
-def order_shipping(*, subtotal: Decimal) -> Decimal:
-    """Return the shipping fee: free at or above the threshold, the flat fee below it."""
-    if subtotal >= settings.FREE_SHIPPING_THRESHOLD:
-        return ZERO
-    return Decimal(settings.FLAT_SHIPPING_FEE).quantize(CENT)
-
-
-def order_estimated_delivery(*, placed_at: datetime) -> datetime:
-    """Return the transit days after the order's UTC date, at 23:59:00 UTC."""
-    day = placed_at.astimezone(UTC).date() + timedelta(days=settings.DELIVERY_TRANSIT_DAYS)
-    return datetime.combine(day, time(23, 59), tzinfo=UTC)
 
 
 def format_order_id(*, year: int, number: int) -> str:
@@ -89,8 +62,8 @@ def _check_items(items: Sequence[OrderItem]) -> None:
                 f"Field 'items[{index}].product_id' must be an existing, active product "
                 f"('{item.product.public_id}' is not available)"
             )
-        if not 1 <= item.quantity <= 999:
-            problems.append(f"Field 'items[{index}].quantity' must be between 1 and 999")
+        if not 1 <= item.quantity <= MAX_QUANTITY:
+            problems.append(f"Field 'items[{index}].quantity' must be between 1 and {MAX_QUANTITY}")
     if problems:
         raise OrderInvalid("Invalid request body", details=problems)
 
@@ -140,26 +113,9 @@ def _check_pending_units_cap(*, actor: Actor, quantities: Mapping[int, int]) -> 
         )
 
 
-@transaction.atomic
-def order_create(
-    *,
-    customer: Customer,
-    items: Sequence[OrderItem],
-    shipping_address: ShippingAddress,
-    actor: Actor,
-) -> Order:
-    """Place an order: price it, store it with its lines, and reserve its stock, all or nothing.
-
-    Raises InsufficientStock (409) listing every short product; then nothing is stored.
-    The number of queries does not depend on the number of lines.
-    """
-    _check_items(items)
-    quantities = _quantities(items)
-    _check_stock_records(items, quantities)
-    _check_pending_units_cap(actor=actor, quantities=quantities)
-
-    placed_at = timezone.now()
-    lines = [
+def _order_lines(items: Sequence[OrderItem]) -> list[OrderLine]:
+    """Build the lines, copying each product's id, SKU, name and price as sold."""
+    return [
         OrderLine(
             position=position,
             product=item.product,
@@ -168,23 +124,32 @@ def order_create(
             name=item.product.name,
             unit_price=item.product.price,
             quantity=item.quantity,
-            line_total=(item.product.price * item.quantity).quantize(CENT),
+            line_total=line_total(unit_price=item.product.price, quantity=item.quantity),
         )
         for position, item in enumerate(items, start=1)
     ]
-    subtotal = sum((line.line_total for line in lines), ZERO)
-    tax = order_tax(subtotal=subtotal, rate=tax_rate_for(state=shipping_address.state))
-    shipping = order_shipping(subtotal=subtotal)
+
+
+def _order_insert(
+    *,
+    customer: Customer,
+    lines: Sequence[OrderLine],
+    totals: OrderTotals,
+    shipping_address: ShippingAddress,
+    actor: Actor,
+) -> Order:
+    """Store the order and its lines under its public id `ORD-<year>-<number>`."""
+    placed_at = timezone.now()
     order = Order.objects.create(
         # A unique placeholder until the primary key exists; the public number is derived from
         # the key, so concurrent orders never compete for a counter row.
         order_id=f"NEW-{uuid.uuid4().hex}",
         customer=customer,
         status=Order.Status.PENDING,
-        subtotal=subtotal,
-        tax=tax,
-        shipping=shipping,
-        total=subtotal + tax + shipping,
+        subtotal=totals.subtotal,
+        tax=totals.tax,
+        shipping=totals.shipping,
+        total=totals.total,
         currency=CURRENCY,
         ship_street=shipping_address.street,
         ship_city=shipping_address.city,
@@ -202,8 +167,37 @@ def order_create(
     for line in lines:
         line.order = order
     OrderLine.objects.bulk_create(lines)
-    stock_reserve(quantities=quantities, actor=actor, reference=order.order_id)
     order.items_count = len(lines)
+    return order
+
+
+@transaction.atomic
+def order_create(
+    *,
+    customer: Customer,
+    items: Sequence[OrderItem],
+    shipping_address: ShippingAddress,
+    actor: Actor,
+) -> Order:
+    """Place an order: price it, store it with its lines, and reserve its stock, all or nothing.
+
+    Raises InsufficientStock (409) listing every short product; then nothing is stored.
+    The number of queries does not depend on the number of lines.
+    """
+    _check_items(items)
+    quantities = _quantities(items)
+    _check_stock_records(items, quantities)
+    _check_pending_units_cap(actor=actor, quantities=quantities)
+    lines = _order_lines(items)
+    totals = order_totals(lines, state=shipping_address.state)
+    order = _order_insert(
+        customer=customer,
+        lines=lines,
+        totals=totals,
+        shipping_address=shipping_address,
+        actor=actor,
+    )
+    stock_reserve(quantities=quantities, actor=actor, reference=order.order_id)
     return order
 
 

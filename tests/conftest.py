@@ -1,13 +1,15 @@
 import pytest
+import yaml
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from rest_framework.test import APIClient
 
 from inventory.models import StockRecord
-from inventory.roles import CLERKS, MANAGERS, ensure_groups
+from inventory.roles import CLERKS, GROUP_PERMISSIONS, MANAGERS
 from inventory.selectors import stock_record_get
 from techparts.apikeys.scopes import ALL_SCOPES
 from techparts.apikeys.services import api_key_create
+from techparts.roles import ensure_groups
 from tests.factories import UserFactory
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
@@ -29,6 +31,14 @@ def pytest_collection_modifyitems(config, items):
 def stock_of(product) -> StockRecord:
     """Return the product's stock record as the database holds it now, read by its selector."""
     return stock_record_get(sku=product.sku)
+
+
+@pytest.fixture
+def schema(client) -> dict:
+    """The OpenAPI document the API publishes at /v1/schema/."""
+    response = client.get("/v1/schema/")
+    assert response.status_code == 200
+    return yaml.safe_load(response.content)
 
 
 @pytest.fixture
@@ -73,7 +83,7 @@ def api(client_for):
 def inventory_groups(db):
     # The data migration makes them, but transactional tests (browser, concurrency) flush
     # tables between tests, so make sure they exist. `db` follows the test's own marker.
-    ensure_groups(Group, Permission)
+    ensure_groups(Group, Permission, GROUP_PERMISSIONS)
     return {name: Group.objects.get(name=name) for name in (CLERKS, MANAGERS)}
 
 

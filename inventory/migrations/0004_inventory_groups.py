@@ -2,7 +2,8 @@
 
 from django.db import migrations
 
-from inventory.roles import GROUP_PERMISSIONS, install_groups
+from inventory.roles import GROUP_PERMISSIONS
+from techparts.roles import install_groups
 
 
 def create_groups(apps, schema_editor):

@@ -2,8 +2,8 @@
 
 from django.db import migrations
 
-from inventory.roles import install_groups
 from orders.roles import GROUP_PERMISSIONS
+from techparts.roles import install_groups
 
 
 def create_groups(apps, schema_editor):

@@ -5,7 +5,6 @@ the unfiltered list and the integrator never learns; these answer 400 `validatio
 """
 
 from datetime import UTC
-from decimal import Decimal
 
 import django_filters
 from django import forms
@@ -13,6 +12,8 @@ from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import filters
 from rest_framework.exceptions import ErrorDetail, ValidationError
+
+from techparts.money import MAX_PRICE
 
 TRUE_VALUES = {"true", "1"}
 FALSE_VALUES = {"false", "0"}
@@ -108,11 +109,11 @@ class OrderingFilter(filters.OrderingFilter):
         return parameters
 
 
-@extend_schema_field({"type": "number", "minimum": 0, "maximum": 99999999.99})
+@extend_schema_field({"type": "number", "minimum": 0, "maximum": float(MAX_PRICE)})
 class PriceFilter(django_filters.NumberFilter):
     """A price bound in USD, 0 to 99,999,999.99."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("min_value", 0)
-        kwargs.setdefault("max_value", Decimal("99999999.99"))
+        kwargs.setdefault("max_value", MAX_PRICE)
         super().__init__(*args, **kwargs)

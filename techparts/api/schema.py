@@ -12,7 +12,8 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from techparts.api.parsers import MAX_JSON_DEPTH
-from techparts.api.permissions import PUBLIC, required_scope
+from techparts.api.permissions import PUBLIC, required_scope, scope_denied_message
+from techparts.apikeys.scopes import ALL_SCOPES
 
 ERROR_CODES = {
     400: ("validation_error", "Invalid request body"),
@@ -60,6 +61,56 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
     return {status: error_response(status) for status in statuses}
 
 
+def _documented(
+    status: int, description: str, examples: dict[str, dict], serializer=None
+) -> OpenApiResponse:
+    return OpenApiResponse(
+        serializer or ErrorSerializer,
+        description=description,
+        examples=[
+            OpenApiExample(name, value=value, status_codes=[str(status)])
+            for name, value in examples.items()
+        ],
+    )
+
+
+def not_found(*, description: str, message: str) -> OpenApiResponse:
+    """Return a documented 404 `not_found` answer with `message` as its example."""
+    return _documented(
+        404,
+        f"`not_found`: {description}",
+        {"not_found": {"error": "not_found", "message": message}},
+    )
+
+
+def _forbidden_body(scope: str) -> dict[str, str]:
+    return {"error": "forbidden", "message": scope_denied_message(scope)}
+
+
+def _forbidden_description(scope: str) -> str:
+    return f"`forbidden`: the API key lacks the `{scope}` scope."
+
+
+def forbidden(scope: str) -> OpenApiResponse:
+    """Return the documented 403 of an operation that needs `scope`, worded as the API words it.
+
+    The schema hook already adds it to every operation whose view declares its scope; declare
+    it only for an operation whose scope the generator cannot see.
+    """
+    return _documented(403, _forbidden_description(scope), {"forbidden": _forbidden_body(scope)})
+
+
+def validation_error(*, description: str, details: list[str]) -> OpenApiResponse:
+    """Return a documented 400 `validation_error` answer whose example lists `details`."""
+    example = {"error": "validation_error", "message": "Invalid request body", "details": details}
+    return _documented(400, f"`validation_error`: {description}", {"validation_error": example})
+
+
+def conflict(*, description: str, examples: dict[str, dict], serializer=None) -> OpenApiResponse:
+    """Return a documented 409 answer: `examples` maps each example's name to its body."""
+    return _documented(409, description, examples, serializer)
+
+
 class ApiKeyScheme(OpenApiAuthenticationExtension):
     target_class = "techparts.api.authentication.ApiKeyAuthentication"
     name = "bearerAuth"
@@ -69,8 +120,7 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
             "type": "http",
             "scheme": "bearer",
             "description": "API key `tp_<prefix>_<secret>`, created by TechParts staff. "
-            "Scopes: products:read, orders:read, orders:write, inventory:read, "
-            "inventory:write.",
+            f"Scopes: {', '.join(ALL_SCOPES)}.",
         }
 
 
@@ -184,6 +234,39 @@ _ERROR_DESCRIPTIONS = {
 }
 
 
+# Standard errors documented with the envelope's example, as `error_response` does, so no
+# operation needs to declare them: the same answer whatever the endpoint. (403 gets one too,
+# naming the operation's scope.)
+_WITH_EXAMPLE = {401, 415, 422}
+
+
+def _standard_error(status: int, operation: dict, error_ref: dict) -> dict:
+    media: dict = {"schema": error_ref}
+    scope = _scope(operation)
+    if status == 403 and scope:
+        # The 403 names the operation's own scope, word for word as HasScope answers it.
+        media["examples"] = {"Forbidden": {"value": _forbidden_body(scope), "summary": "forbidden"}}
+        return {
+            "content": {"application/json": media},
+            "description": _forbidden_description(scope),
+        }
+    if status not in _WITH_EXAMPLE:
+        return {"description": _ERROR_DESCRIPTIONS[status], "content": {"application/json": media}}
+    code, message = ERROR_CODES[status]
+    example_name = "".join(part.capitalize() for part in code.split("_"))
+    media["examples"] = {
+        example_name: {"value": {"error": code, "message": message}, "summary": code}
+    }
+    return {"content": {"application/json": media}, "description": f"`{code}` error"}
+
+
+def _scope(op: dict) -> str | None:
+    scopes = [
+        scope for requirement in op.get("security", []) for s in requirement.values() for scope in s
+    ]
+    return scopes[0] if scopes else None
+
+
 def _params(op: dict) -> list[dict]:
     return op.get("parameters", [])
 
@@ -246,10 +329,7 @@ def postprocess_schema(result, generator, request, public):
             responses = operation.setdefault("responses", {})
             for status, applies in _STANDARD_ERRORS:
                 if applies(operation) and str(status) not in responses:
-                    responses[str(status)] = {
-                        "description": _ERROR_DESCRIPTIONS[status],
-                        "content": {"application/json": {"schema": error_ref}},
-                    }
+                    responses[str(status)] = _standard_error(status, operation, error_ref)
             if "429" in responses:
                 responses["429"].setdefault(
                     "headers",

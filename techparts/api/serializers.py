@@ -15,6 +15,18 @@ from rest_framework.fields import empty
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from techparts.money import AMOUNT_MAX_DIGITS, DECIMAL_PLACES
+
+
+class MoneyField(serializers.DecimalField):
+    """A price rendered as a JSON number with exactly two decimals (1599.99, 0.00)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", AMOUNT_MAX_DIGITS)
+        kwargs.setdefault("decimal_places", DECIMAL_PLACES)
+        kwargs["coerce_to_string"] = False
+        super().__init__(**kwargs)
+
 
 class StrictCharField(serializers.CharField):
     """A JSON string only: numbers and booleans are refused, not turned into text."""
@@ -118,13 +130,3 @@ def takes_no_body(view_method: Callable[..., Response]) -> Callable[..., Respons
 
     wrapper.takes_no_body = True  # read by the schema generator
     return wrapper
-
-
-class MoneyField(serializers.DecimalField):
-    """A price rendered as a JSON number with exactly two decimals (1599.99, 0.00)."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_digits", 12)
-        kwargs.setdefault("decimal_places", 2)
-        kwargs["coerce_to_string"] = False
-        super().__init__(**kwargs)

@@ -135,8 +135,8 @@ def test_tax_rates_and_customers_are_editable(client, manager):
 def test_an_order_clerk_can_ship_but_not_edit_money_or_delete(client, place_order):
     from django.contrib.auth.models import Group, Permission
 
-    from inventory.roles import ensure_groups
     from orders.roles import GROUP_PERMISSIONS, ORDER_CLERKS
+    from techparts.roles import ensure_groups
 
     ensure_groups(Group, Permission, GROUP_PERMISSIONS)  # flushed by transactional tests
     clerk = UserFactory(username="orderclerk")

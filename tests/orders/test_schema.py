@@ -1,19 +1,11 @@
 import re
 
 import pytest
-import yaml
 
-from orders.serializers import US_STATES
-from orders.services import MAX_LINES
+from orders.rules import MAX_LINES
+from orders.states import US_STATES
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def schema(client):
-    response = client.get("/v1/schema/")
-    assert response.status_code == 200
-    return yaml.safe_load(response.content)
 
 
 @pytest.mark.parametrize(

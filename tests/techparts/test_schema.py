@@ -1,18 +1,10 @@
 import json
 
 import pytest
-import yaml
 
 from techparts.api.parsers import MAX_JSON_DEPTH
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def schema(client):
-    response = client.get("/v1/schema/")
-    assert response.status_code == 200
-    return yaml.safe_load(response.content)
 
 
 def test_schema_is_public_openapi_3(schema):

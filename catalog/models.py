@@ -6,6 +6,8 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.lookups import Exact
 
+from techparts.money import DECIMAL_PLACES, PRICE_MAX_DIGITS
+
 # Upper-case letters/digits in hyphen-separated groups: PROD-4090-MSI-001, GPU-NV-4090-MSI-001.
 CODE_PATTERN = r"^[A-Z0-9]+(?:-[A-Z0-9]+)+$"
 code_validator = RegexValidator(
@@ -136,7 +138,11 @@ class Product(models.Model):
     name = models.CharField(max_length=200)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
     manufacturer = models.CharField(max_length=100, db_index=True)
-    price = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(0)])
+    price = models.DecimalField(
+        max_digits=PRICE_MAX_DIGITS,
+        decimal_places=DECIMAL_PLACES,
+        validators=[MinValueValidator(0)],
+    )
     currency = models.CharField(
         max_length=3,
         choices=CURRENCY_CHOICES,

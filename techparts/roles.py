@@ -1,8 +1,10 @@
 """Back-office roles as Django groups: each app declares its groups, this installs them.
 
 An app's `roles.py` maps each group name to the (app_label, codename) permissions it holds;
-its data migration calls `install_groups` with that map (inventory.roles, orders.roles).
+its data migration runs `groups_operation(<that map>)` (inventory.roles, orders.roles).
 """
+
+from django.db import migrations
 
 Groups = dict[str, list[tuple[str, str]]]
 
@@ -31,3 +33,15 @@ def install_groups(apps, groups: Groups) -> None:
         create_permissions(app_config, verbosity=0)
         app_config.models_module = None
     ensure_groups(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), groups)
+
+
+def groups_operation(groups: Groups) -> migrations.RunPython:
+    """Return the data-migration operation that installs `groups` (and removes them on reverse)."""
+
+    def create(apps, schema_editor):
+        install_groups(apps, groups)
+
+    def remove(apps, schema_editor):
+        apps.get_model("auth", "Group").objects.filter(name__in=list(groups)).delete()
+
+    return migrations.RunPython(create, remove)

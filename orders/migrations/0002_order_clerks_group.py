@@ -3,15 +3,7 @@
 from django.db import migrations
 
 from orders.roles import GROUP_PERMISSIONS
-from techparts.roles import install_groups
-
-
-def create_groups(apps, schema_editor):
-    install_groups(apps, GROUP_PERMISSIONS)
-
-
-def remove_groups(apps, schema_editor):
-    apps.get_model("auth", "Group").objects.filter(name__in=list(GROUP_PERMISSIONS)).delete()
+from techparts.roles import groups_operation
 
 
 class Migration(migrations.Migration):
@@ -22,4 +14,4 @@ class Migration(migrations.Migration):
         ("inventory", "0004_inventory_groups"),
     ]
 
-    operations = [migrations.RunPython(create_groups, remove_groups)]
+    operations = [groups_operation(GROUP_PERMISSIONS)]

@@ -6,6 +6,21 @@ from orders.services import OrderItem, ShippingAddress, order_create
 from techparts.actors import Actor
 from tests.factories import CustomerFactory, ProductFactory, TaxRateFactory
 
+# The seed's order confirmation, field for field and in its order.
+SEED_ORDER_FIELDS = [
+    "order_id",
+    "status",
+    "subtotal",
+    "tax",
+    "shipping",
+    "total",
+    "currency",
+    "items_count",
+    "created_at",
+    "estimated_delivery",
+    "tracking_url",
+]
+
 SEED_ADDRESS = {
     "street": "123 Tech Lane",
     "city": "San Francisco",

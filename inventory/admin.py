@@ -34,6 +34,18 @@ VIEW_HISTORY = "inventory.view_stockmovement"
 EXPORT = "inventory.export_movements"
 
 
+class ProductColumnsMixin:
+    """The product's SKU and name as sortable list columns, for rows that belong to a product."""
+
+    @admin.display(description="SKU", ordering="product__sku")
+    def sku(self, row: StockRecord | StockMovement) -> str:
+        return row.product.sku
+
+    @admin.display(description="product", ordering="product__name")
+    def product_name(self, row: StockRecord | StockMovement) -> str:
+        return row.product.name
+
+
 class StockLevelFilter(admin.SimpleListFilter):
     title = "stock level"
     parameter_name = "level"
@@ -58,7 +70,7 @@ class StockLevelFilter(admin.SimpleListFilter):
 
 
 @admin.register(StockRecord)
-class StockRecordAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
+class StockRecordAdmin(GuardedModelAdminMixin, ProductColumnsMixin, admin.ModelAdmin):
     list_display = [
         "product_name",
         "sku",
@@ -100,14 +112,6 @@ class StockRecordAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
         if request.user.has_perm(VIEW_HISTORY):
             return [*self.list_display, "history_link"]
         return self.list_display
-
-    @admin.display(description="product", ordering="product__name")
-    def product_name(self, record: StockRecord) -> str:
-        return record.product.name
-
-    @admin.display(description="SKU", ordering="product__sku")
-    def sku(self, record: StockRecord) -> str:
-        return record.product.sku
 
     @admin.display(description="available", ordering="available_units")
     def available(self, record: StockRecord) -> int:
@@ -260,7 +264,7 @@ class ProductFilter(admin.SimpleListFilter):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
+class StockMovementAdmin(GuardedModelAdminMixin, ProductColumnsMixin, admin.ModelAdmin):
     """The stock ledger: read-only for everyone, superusers included."""
 
     list_display = [
@@ -290,14 +294,6 @@ class StockMovementAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
     list_per_page = 100
     show_full_result_count = False
     readonly_fields = [field.name for field in StockMovement._meta.fields]
-
-    @admin.display(description="SKU", ordering="product__sku")
-    def sku(self, movement: StockMovement) -> str:
-        return movement.product.sku
-
-    @admin.display(description="product", ordering="product__name")
-    def product_name(self, movement: StockMovement) -> str:
-        return movement.product.name
 
     @admin.display(description="on hand ±", ordering="on_hand_delta")
     def on_hand_change(self, movement: StockMovement) -> str:

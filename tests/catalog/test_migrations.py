@@ -3,10 +3,9 @@
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from catalog.models import Product
+from tests.migrations import migrate_to, migrated_back_to
 
 BEFORE = [("catalog", "0001_initial")]
 AFTER = [("catalog", "0003_product_specifications_currency_rules")]
@@ -15,11 +14,8 @@ AFTER = [("catalog", "0003_product_specifications_currency_rules")]
 @pytest.fixture
 def legacy_catalog(transactional_db):
     """Migrate catalog back to before the rules and yield its models of that time."""
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    yield executor.loader.project_state(BEFORE).apps
-    executor = MigrationExecutor(connection)  # re-read the graph: the database moved on
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    with migrated_back_to(BEFORE) as apps:
+        yield apps
 
 
 def test_legacy_specifications_and_currency_are_fixed_and_the_api_answers(legacy_catalog, api):
@@ -44,7 +40,7 @@ def test_legacy_specifications_and_currency_are_fixed_and_the_api_answers(legacy
             specifications=specifications,
         )
 
-    MigrationExecutor(connection).migrate(AFTER)
+    migrate_to(AFTER)
 
     fixed = {p.public_id: (p.specifications, p.currency) for p in Product.objects.all()}
     assert fixed == {

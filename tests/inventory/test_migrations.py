@@ -1,11 +1,11 @@
 """Migration 0006 adds the on-hand range to the database without rewriting anything."""
 
 import pytest
-from django.db import IntegrityError, connection, transaction
-from django.db.migrations.executor import MigrationExecutor
+from django.db import IntegrityError, transaction
 
 from inventory.models import StockMovement, StockRecord
 from tests.factories import ProductFactory
+from tests.migrations import migrate_to, migrated_back_to
 
 BEFORE = [("inventory", "0005_ledger_refuses_truncate")]
 RANGE = [("inventory", "0006_on_hand_range")]
@@ -14,11 +14,8 @@ RANGE = [("inventory", "0006_on_hand_range")]
 @pytest.fixture
 def before_the_range(transactional_db):
     """Migrate inventory back to before the range and yield its models of that time."""
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    yield executor.loader.project_state(BEFORE).apps
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    with migrated_back_to(BEFORE) as apps:
+        yield apps
 
 
 def test_out_of_range_stock_stops_the_migration_naming_it_and_history_is_kept(before_the_range):
@@ -40,7 +37,7 @@ def test_out_of_range_stock_stops_the_migration_naming_it_and_history_is_kept(be
     OldRecord.objects.filter(product_id=product.pk).update(on_hand=20_011)
 
     with pytest.raises(RuntimeError, match=r"SKU-OVER-1 \(20011\)\. Correct each to at most 9999"):
-        MigrationExecutor(connection).migrate(RANGE)
+        migrate_to(RANGE)
 
     # The clerk corrects it (through the ledger, as the services would); then it migrates.
     OldMovement.objects.create(
@@ -54,7 +51,7 @@ def test_out_of_range_stock_stops_the_migration_naming_it_and_history_is_kept(be
         actor_name="clerk",
     )
     OldRecord.objects.filter(product_id=product.pk).update(on_hand=9999)
-    MigrationExecutor(connection).migrate(RANGE)
+    migrate_to(RANGE)
 
     assert list(
         StockMovement.objects.filter(product=product).order_by("id").values_list("on_hand_after")

@@ -140,17 +140,22 @@ def test_flush_empties_the_ledger_and_leaves_truncate_refused_afterwards(committ
         cursor.execute("TRUNCATE inventory_stockmovement")
 
 
-def test_inserting_new_ledger_rows_still_works(row):
-    StockMovement.objects.create(
-        product=row.product,
+def _append_correction(product, *, on_hand_delta: int, on_hand_after: int) -> StockMovement:
+    """Insert a system correction row straight into the ledger, past the services."""
+    return StockMovement.objects.create(
+        product=product,
         kind=StockMovement.Kind.CORRECTION,
-        on_hand_delta=1,
+        on_hand_delta=on_hand_delta,
         reserved_delta=0,
-        on_hand_after=11,
+        on_hand_after=on_hand_after,
         reserved_after=0,
         source="system",
         actor_name="system",
     )
+
+
+def test_inserting_new_ledger_rows_still_works(row):
+    _append_correction(row.product, on_hand_delta=1, on_hand_after=11)
 
     assert StockMovement.objects.filter(product=row.product).count() == 2
 
@@ -203,15 +208,6 @@ def test_database_refuses_on_hand_beyond_the_maximum(sql):
 
 def test_database_refuses_a_ledger_row_beyond_the_maximum(row):
     with pytest.raises(IntegrityError), transaction.atomic():
-        StockMovement.objects.create(
-            product=row.product,
-            kind=StockMovement.Kind.CORRECTION,
-            on_hand_delta=9990,
-            reserved_delta=0,
-            on_hand_after=10_000,
-            reserved_after=0,
-            source="system",
-            actor_name="system",
-        )
+        _append_correction(row.product, on_hand_delta=9990, on_hand_after=10_000)
 
     assert StockMovement.objects.filter(product=row.product).count() == 1

@@ -1,25 +1,17 @@
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
+
+from tests.migrations import migrate_to, migrated_back_to
 
 BEFORE = [("orders", "0002_order_clerks_group")]
 AFTER = [("orders", "0003_order_tracking_token")]
 
 
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.mark.django_db(transaction=True)
 def test_orders_placed_before_tracking_tokens_get_distinct_tokens():
-    apps = _migrate(BEFORE)
-    try:
+    with migrated_back_to(BEFORE) as apps:
         customer = apps.get_model("orders", "Customer").objects.create(
             customer_id="CUST-1", name="A", email="a@example.com"
         )
@@ -41,12 +33,10 @@ def test_orders_placed_before_tracking_tokens_get_distinct_tokens():
             )
 
         tokens = list(
-            _migrate(AFTER)
+            migrate_to(AFTER)
             .get_model("orders", "Order")
             .objects.values_list("tracking_token", flat=True)
         )
-    finally:
-        _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
     assert len(tokens) == len(set(tokens)) == 3
     assert all(token and len(token) >= 32 for token in tokens)

@@ -2,6 +2,7 @@ from django.db.models import Prefetch, QuerySet
 
 from catalog.models import Product
 from inventory.rules import available_expression
+from techparts.errors import NotFound
 
 
 def product_list() -> QuerySet[Product]:
@@ -22,3 +23,11 @@ def product_list() -> QuerySet[Product]:
         .prefetch_related(Prefetch("related_products", queryset=related))
         .annotate(available=available)
     )
+
+
+def product_get(*, public_id: str) -> Product:
+    """Return one active product as the API renders it, or raise the seed's 404."""
+    product = product_list().filter(public_id=public_id).first()
+    if product is None:
+        raise NotFound(f"Product with ID '{public_id}' does not exist")
+    return product

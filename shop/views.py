@@ -1,8 +1,8 @@
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import exceptions, viewsets
+from rest_framework import viewsets
 
 from shop.filters import ProductFilter
-from shop.selectors import product_list
+from shop.selectors import product_get, product_list
 from shop.serializers import ProductOutputSerializer
 from techparts.api.schema import error_responses
 from techparts.apikeys.scopes import PRODUCTS_READ
@@ -38,8 +38,4 @@ class ProductViewSet(viewsets.ReadOnlyModelViewSet):
         return product_list()
 
     def get_object(self):
-        public_id = self.kwargs["id"]
-        product = self.get_queryset().filter(public_id=public_id).first()
-        if product is None:
-            raise exceptions.NotFound(f"Product with ID '{public_id}' does not exist")
-        return product
+        return product_get(public_id=self.kwargs["id"])

@@ -6,7 +6,7 @@ PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format venv serve clean
+.PHONY: run test lint format venv serve bench clean
 
 venv: $(VENV)/.installed
 
@@ -41,6 +41,13 @@ serve: venv
 	$(PY) manage.py migrate_and_grant
 	$(BIN)/gunicorn techparts.wsgi --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2} \
 		--timeout 30 --graceful-timeout 30 --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+
+## Benchmark suite (not part of `make test`): the production configuration under load, each
+## endpoint against its bare floor view; table in bench-results/ (docs/performance.md).
+## BENCH_QUICK=1 for a short run.
+bench: venv
+	scripts/ensure-bench-tools.sh
+	scripts/with-postgres.sh $(PY) -m bench
 
 ## Ruff, then the app layers (docs/architecture.md): a wrong import between apps fails here.
 lint: venv

@@ -263,6 +263,10 @@ DELIVERY_TRANSIT_DAYS = env_int("DELIVERY_TRANSIT_DAYS", 3)
 # How long an Idempotency-Key's first answer is kept for replay (hours).
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
 
+# `make bench` only: route the bare floor views (shop/floor/) under /bench/floor/. Production
+# never turns it on; `manage.py check --deploy` fails while it is on.
+BENCH_FLOOR_VIEWS = env_bool("BENCH_FLOOR_VIEWS", False)
+
 # How often an API key's last-used time is written at most (seconds).
 API_KEY_LAST_USED_INTERVAL = env_int("API_KEY_LAST_USED_INTERVAL", 60)
 

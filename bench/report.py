@@ -1,0 +1,143 @@
+"""Build the bench table (markdown) from a run's numbers, with each target met or not."""
+
+import statistics
+
+from bench.endpoints import PAIRS
+
+ORDER_RATIO_TARGET = 2.0  # p50 at 50 lines <= 2x p50 at 1 line
+CONTENTION_RATIO_TARGET = 0.5
+CSV_RSS_TARGET_MB = 50.0
+CSV_TIME_TARGET = 3.0  # export time <= 3x COPY
+
+
+def _met(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("met" if ok else "NOT MET")
+
+
+def pair_row(pair, rounds: list[dict], queries: dict) -> dict:
+    """Summarise the alternating rounds of one pair: medians, and the median per-round ratio."""
+    endpoint = [r["endpoint"] for r in rounds]
+    floor = [r["floor"] for r in rounds]
+
+    def med(side, key):
+        return statistics.median(r[key] for r in side)
+
+    ratio = statistics.median(r["endpoint"]["rps"] / r["floor"]["rps"] for r in rounds)
+    q = queries.get(f"{pair.name}|endpoint")
+    ok = None
+    if pair.target is not None:
+        ok = ratio >= pair.target and (
+            pair.max_queries is None or (q is not None and q <= pair.max_queries)
+        )
+    return {
+        "endpoint": pair.name,
+        "rps": med(endpoint, "rps"),
+        "p50_ms": med(endpoint, "p50_ms"),
+        "p99_ms": med(endpoint, "p99_ms"),
+        "queries": q,
+        "floor_rps": med(floor, "rps"),
+        "floor_p50_ms": med(floor, "p50_ms"),
+        "floor_p99_ms": med(floor, "p99_ms"),
+        "floor_queries": queries.get(f"{pair.name}|floor"),
+        "ratio": ratio,
+        "errors": sum(
+            r[s]["non_2xx"] + r[s]["socket_errors"] for r in rounds for s in ("endpoint", "floor")
+        ),
+        "target": pair.target,
+        "max_queries": pair.max_queries,
+        "met": ok,
+    }
+
+
+def build(results: dict) -> str:
+    """Return the whole report as markdown: pairs, order sizes, contention, CSV, machine."""
+    out = [f"# make bench {results['started']}", ""]
+    out += [f"- {k}: {v}" for k, v in results["machine"].items()]
+    out += ["", "## Endpoints against their floors (HTTP, wrk, gunicorn production config)", ""]
+    out.append(
+        "| endpoint | rps | p50 ms | p99 ms | queries/req | floor rps | floor p50 ms | floor p99 ms "
+        "| floor queries | ratio (rps) | target | met | non-2xx |"
+    )
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|")
+    for row in results["pairs"]:
+        target = "" if row["target"] is None else f">= {row['target']}x"
+        if row["max_queries"] is not None:
+            target += f", <= {row['max_queries']} query"
+        out.append(
+            f"| {row['endpoint']} | {row['rps']:.0f} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} "
+            f"| {row['queries']} | {row['floor_rps']:.0f} | {row['floor_p50_ms']:.1f} "
+            f"| {row['floor_p99_ms']:.1f} | {row['floor_queries']} | {row['ratio']:.2f}x "
+            f"| {target or 'none'} | {_met(row['met'])} | {row['errors']} |"
+        )
+    lines = results.get("order_lines")
+    if lines:
+        sizes = sorted(lines, key=int)
+        ratio = lines[sizes[-1]]["p50_ms"] / lines[sizes[0]]["p50_ms"]
+        flat = len({lines[s]["queries"] for s in sizes}) == 1
+        out += ["", "## POST /v1/orders by size (in process, Django test client, PostgreSQL)", ""]
+        out.append("| lines | p50 ms | queries |")
+        out.append("|---:|---:|---:|")
+        out += [f"| {s} | {lines[s]['p50_ms']:.1f} | {lines[s]['queries']} |" for s in sizes]
+        out.append("")
+        out.append(
+            f"p50({sizes[-1]}) / p50({sizes[0]}) = **{ratio:.2f}x** (target <= "
+            f"{ORDER_RATIO_TARGET}x: {_met(ratio <= ORDER_RATIO_TARGET)}); queries constant in "
+            f"lines: {_met(flat)}"
+        )
+    c = results.get("contention")
+    if c:
+        shared, disjoint = c["shared"], c["disjoint"]
+        ratio = shared["throughput"] / disjoint["throughput"] if disjoint["throughput"] else 0.0
+        out += ["", f"## Hot-SKU contention ({c['description']})", ""]
+        out.append("| case | orders | orders/s | 5xx | statuses | deadlocks (pg_stat_database) |")
+        out.append("|---|---:|---:|---:|---|---:|")
+        for name in ("shared", "disjoint"):
+            r = c[name]
+            out.append(
+                f"| {name} | {r['orders']} | {r['throughput']:.1f} | {r['server_errors']} "
+                f"| {r['statuses']} | {r['deadlocks']} |"
+            )
+        errors = shared["server_errors"] + disjoint["server_errors"]
+        deadlocks = shared["deadlocks"] + disjoint["deadlocks"] + shared["deadlock_bodies"]
+        out.append("")
+        out.append(f"- 5xx: {errors} (target 0: {_met(errors == 0)})")
+        out.append(f"- deadlocks: {deadlocks} (target 0: {_met(deadlocks == 0)})")
+        out.append(
+            f"- throughput shared / disjoint: **{ratio:.2f}x** (target >= "
+            f"{CONTENTION_RATIO_TARGET}x: {_met(ratio >= CONTENTION_RATIO_TARGET)})"
+        )
+        out.append(f"- reconcile_stock afterwards: {c['reconcile']} ({_met(c['reconcile_ok'])})")
+        for sample in shared["error_samples"] + disjoint["error_samples"]:
+            out.append(f"  - sample: `{sample}`")
+    csv = results.get("csv")
+    if csv:
+        ratio = csv["export"]["seconds"] / csv["copy"]["seconds"]
+        rss = csv["export"]["rss_growth_mb"]
+        out += [
+            "",
+            f"## CSV export of {csv['rows']} ledger rows (admin export as staff, in process)",
+            "",
+        ]
+        out.append("| method | seconds | MB | lines | peak RSS growth MB |")
+        out.append("|---|---:|---:|---:|---:|")
+        out.append(
+            f"| admin export | {csv['export']['seconds']:.2f} | {csv['export']['bytes'] / 1e6:.1f} "
+            f"| {csv['export']['lines']} | {rss:.1f} |"
+        )
+        out.append(
+            f"| COPY TO STDOUT | {csv['copy']['seconds']:.2f} | {csv['copy']['bytes'] / 1e6:.1f} "
+            f"| {csv['copy']['lines']} | |"
+        )
+        out.append("")
+        out.append(
+            f"- peak RSS growth {rss:.1f} MB (target < {CSV_RSS_TARGET_MB:.0f} MB: {_met(rss < CSV_RSS_TARGET_MB)})"
+        )
+        out.append(
+            f"- time export / COPY: **{ratio:.2f}x** (target <= {CSV_TIME_TARGET}x: {_met(ratio <= CSV_TIME_TARGET)})"
+        )
+        out.append(f"- reconcile_stock after the extra rows: {csv['reconcile']}")
+    out += ["", f"Total run time: {results.get('elapsed_s', 0):.0f} s", ""]
+    return "\n".join(out)
+
+
+__all__ = ["PAIRS", "build", "pair_row"]

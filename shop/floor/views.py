@@ -1,0 +1,174 @@
+"""The floor of each endpoint: one bare Django view per endpoint, see shop/floor/__init__.py.
+
+No authentication on purpose: these views are never routed outside a bench run.
+"""
+
+import json
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+
+from catalog.models import Product
+from inventory.models import StockMovement, StockRecord
+from orders.models import Customer, Order, OrderLine
+from techparts.actors import SOURCE_API
+
+# The columns the product endpoints render, read in the same single query.
+PRODUCT_FIELDS = (
+    "public_id",
+    "sku",
+    "name",
+    "category__slug",
+    "manufacturer",
+    "price",
+    "currency",
+    "specifications",
+    "warranty",
+    "stock__on_hand",
+    "stock__reserved",
+)
+ACTOR_NAME = "bench-floor"
+
+
+@require_GET
+def product_detail(request: HttpRequest, public_id: str) -> JsonResponse:
+    """Read one product and its stock in one query."""
+    row = (
+        Product.objects.filter(public_id=public_id, is_active=True).values(*PRODUCT_FIELDS).first()
+    )
+    if row is None:
+        return JsonResponse({"error": "not_found"}, status=404)
+    return JsonResponse(row)
+
+
+@require_GET
+def product_list(request: HttpRequest) -> JsonResponse:
+    """Read one page of products (page_size, at most 100) and their stock in one query."""
+    size = min(int(request.GET.get("page_size", "20")), 100)
+    rows = list(
+        Product.objects.filter(is_active=True).order_by("public_id").values(*PRODUCT_FIELDS)[:size]
+    )
+    return JsonResponse({"results": rows})
+
+
+@csrf_exempt
+@require_http_methods(["PATCH"])
+def stock_set(request: HttpRequest, sku: str) -> JsonResponse:
+    """Set on-hand by SKU: one UPDATE returning the old count, one ledger INSERT."""
+    quantity = int(json.loads(request.body)["quantity"])
+    stock = StockRecord._meta.db_table
+    product = Product._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The old count comes from the locked row in the same statement.
+        cursor.execute(
+            f"UPDATE {stock} AS s SET on_hand = %s, updated_at = %s "  # noqa: S608 (table names)
+            f"FROM (SELECT r.product_id, r.on_hand FROM {stock} r JOIN {product} p "
+            "ON p.id = r.product_id WHERE p.sku = %s FOR UPDATE OF r) AS old "
+            "WHERE s.product_id = old.product_id "
+            "RETURNING s.product_id, old.on_hand, s.reserved",
+            [quantity, timezone.now(), sku],
+        )
+        found = cursor.fetchone()
+        if found is None:
+            return JsonResponse({"error": "not_found"}, status=404)
+        product_id, previous, reserved = found
+        if quantity != previous:
+            StockMovement.objects.bulk_create(
+                [_movement(product_id, "correction", quantity - previous, 0, quantity, reserved)]
+            )
+    return JsonResponse({"sku": sku, "quantity": quantity, "previous_quantity": previous})
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def order_create(request: HttpRequest) -> JsonResponse:
+    """Insert an order: read products and customer, insert order, lines, reservations."""
+    body = json.loads(request.body)
+    quantities = {item["product_id"]: int(item["quantity"]) for item in body["items"]}
+    products = {
+        p["public_id"]: p
+        for p in Product.objects.filter(public_id__in=list(quantities)).values(
+            "id", "public_id", "sku", "name", "price"
+        )
+    }
+    customer_id = Customer.objects.filter(customer_id=body["customer_id"]).values_list(
+        "id", flat=True
+    )[0]
+    address = body["shipping_address"]
+    now = timezone.now()
+    subtotal = sum((p["price"] * quantities[pid] for pid, p in products.items()), Decimal(0))
+    with transaction.atomic():
+        order = Order.objects.create(
+            order_id=f"FLOOR-{uuid.uuid4().hex}",
+            customer_id=customer_id,
+            subtotal=subtotal,
+            tax=Decimal(0),
+            shipping=Decimal(0),
+            total=subtotal,
+            ship_street=address["street"],
+            ship_city=address["city"],
+            ship_state=address["state"],
+            ship_zip=address["zip"],
+            estimated_delivery=now + timedelta(days=3),
+            owner=ACTOR_NAME,
+            created_at=now,
+        )
+        OrderLine.objects.bulk_create(
+            OrderLine(
+                order=order,
+                position=position,
+                product_id=p["id"],
+                product_public_id=p["public_id"],
+                sku=p["sku"],
+                name=p["name"],
+                unit_price=p["price"],
+                quantity=quantities[p["public_id"]],
+                line_total=p["price"] * quantities[p["public_id"]],
+            )
+            for position, p in enumerate(products.values(), start=1)
+        )
+        reserved = _reserve({p["id"]: quantities[pid] for pid, p in products.items()})
+        StockMovement.objects.bulk_create(
+            _movement(product_id, "reservation", 0, units, on_hand, after)
+            for product_id, units, on_hand, after in reserved
+        )
+    return JsonResponse({"order_id": order.order_id, "total": subtotal}, status=201)
+
+
+def _reserve(units: dict[int, int]) -> list[tuple[int, int, int, int]]:
+    """Add units to reserved in one UPDATE, in product order; return the counts after."""
+    stock = StockRecord._meta.db_table
+    ids = sorted(units)
+    values = ", ".join(["(%s, %s)"] * len(ids))
+    params = [value for product_id in ids for value in (product_id, units[product_id])]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {stock} AS s SET reserved = s.reserved + v.units "  # noqa: S608
+            f"FROM (VALUES {values}) AS v(product_id, units) "
+            "WHERE s.product_id = v.product_id RETURNING s.product_id, v.units, s.on_hand, "
+            "s.reserved",
+            params,
+        )
+        return cursor.fetchall()
+
+
+def _movement(
+    product_id: int, kind: str, on_hand_delta: int, reserved_delta: int, on_hand: int, reserved: int
+) -> StockMovement:
+    return StockMovement(
+        product_id=product_id,
+        kind=kind,
+        on_hand_delta=on_hand_delta,
+        reserved_delta=reserved_delta,
+        on_hand_after=on_hand,
+        reserved_after=reserved,
+        reason="bench floor",
+        source=SOURCE_API,
+        actor_name=ACTOR_NAME,
+    )

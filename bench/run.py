@@ -92,8 +92,8 @@ def pg_deadlocks(env: dict) -> int:
 
 def reconcile(env: dict) -> tuple[bool, str]:
     done = manage(env, "reconcile_stock", check=False)
-    text = (done.stdout + done.stderr).strip().splitlines()
-    return done.returncode == 0, (text[-1] if text else f"exit {done.returncode}")
+    text = " ".join((done.stdout + done.stderr).split())
+    return done.returncode == 0, text or f"exit {done.returncode}"
 
 
 def start(stack: ExitStack, command: list[str], *, env: dict, log_file: Path) -> subprocess.Popen:

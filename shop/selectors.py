@@ -1,3 +1,4 @@
+import functools
 import json
 from decimal import Decimal
 from typing import Any
@@ -76,6 +77,13 @@ def product_list() -> QuerySet:
     Category slug, `available` (inventory's one definition) and the related products with
     theirs come in the same row, so a product costs one query and a page two (count + rows).
     """
+    # A clone of a queryset built once per process, as DRF does with a view's `queryset`:
+    # resolving the annotations cost more than running the query.
+    return _product_rows().all()
+
+
+@functools.cache
+def _product_rows() -> QuerySet:
     return (
         Product.objects.active()
         .annotate(available=available_expression(via="stock__"), related=RelatedProductsJSON())

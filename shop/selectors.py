@@ -28,10 +28,13 @@ PRODUCT_ROW_FIELDS = (
 )
 
 
-class _DecimalJSONDecoder(json.JSONDecoder):
-    # Prices inside the JSON stay exact Decimals, as they are in their own column.
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(parse_float=Decimal, **kwargs)
+class _RelatedJSONField(JSONField):
+    # Prices inside the JSON stay exact Decimals, as they are in their own column; one decoder
+    # for every row (JSONField builds a decoder per value).
+    _decoder = json.JSONDecoder(parse_float=Decimal)
+
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else self._decoder.decode(value)
 
 
 class RelatedProductsJSON(Subquery):
@@ -41,7 +44,7 @@ class RelatedProductsJSON(Subquery):
     "available"}, ...]`, ordered by the database's own collation of `public_id`.
     """
 
-    output_field = JSONField(decoder=_DecimalJSONDecoder)
+    output_field = _RelatedJSONField()
     # Aggregate ORDER BY on PostgreSQL; SQLite before 3.44 has none, but an aggregate reads
     # an ordered subquery in its order (SQLite never flattens it into an aggregate query).
     template = "(SELECT COALESCE(JSON_GROUP_ARRAY(JSON(r.item)), '[]') FROM (%(subquery)s ORDER BY sort_key) r)"

@@ -1,9 +1,10 @@
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
+from rest_framework.response import Response
 
 from shop.filters import ProductFilter
 from shop.selectors import product_get, product_list
-from shop.serializers import ProductOutputSerializer
+from shop.serializers import ProductOutputSerializer, product_body
 from techparts.api.schema import error_responses
 from techparts.apikeys.scopes import PRODUCTS_READ
 
@@ -39,3 +40,12 @@ class ProductViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_object(self):
         return product_get(public_id=self.kwargs["id"])
+
+    # Plain dicts from the selector's rows (shop.serializers.product_body); the serializer
+    # class documents them.
+    def retrieve(self, request, *args, **kwargs):
+        return Response(product_body(self.get_object()))
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response([product_body(row) for row in page])

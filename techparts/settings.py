@@ -191,7 +191,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # Redis (REDIS_URL or CACHE_URL) holds the rate-limit counters when set; without it they are
 # rows of the database (techparts.ratelimit), so every app process shares them either way.
-# Nothing that must be shared lives in the cache below.
+# The cache also holds the API keys' change stamps (techparts.apikeys.cache).
 REDIS_URL = os.environ.get("REDIS_URL") or os.environ.get("CACHE_URL") or ""
 CACHES = {
     "default": (
@@ -269,6 +269,10 @@ BENCH_FLOOR_VIEWS = env_bool("BENCH_FLOOR_VIEWS", False)
 
 # How often an API key's last-used time is written at most (seconds).
 API_KEY_LAST_USED_INTERVAL = env_int("API_KEY_LAST_USED_INTERVAL", 60)
+# How long a process trusts its in-memory copy of an API key (seconds; 0 = read it every time).
+# With Redis every change is seen at once anyway (a stamp per key in the shared cache); without
+# it a revocation or scope change made in another process takes effect within this bound.
+API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 5)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["techparts.api.authentication.ApiKeyAuthentication"],

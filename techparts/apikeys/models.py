@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from techparts.apikeys.cache import api_key_changed
+
 KEY_PREFIX = "tp"
 
 
@@ -15,7 +17,27 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+# Changing only these fields leaves the in-process copies of a key valid.
+_UNCACHED_FIELDS = {"last_used_at"}
+
+
 class ApiKeyQuerySet(models.QuerySet):
+    # Every ORM write of keys tells the process caches (techparts.apikeys.cache), so that a
+    # change made anywhere (admin, services, commands, shell) takes effect at once.
+    def update(self, **kwargs) -> int:
+        if set(kwargs) <= _UNCACHED_FIELDS:
+            return super().update(**kwargs)
+        prefixes = list(self.values_list("prefix", flat=True))
+        rows = super().update(**kwargs)
+        api_key_changed(prefixes=prefixes)
+        return rows
+
+    def delete(self):
+        prefixes = list(self.values_list("prefix", flat=True))
+        result = super().delete()
+        api_key_changed(prefixes=prefixes)
+        return result
+
     def usable(self) -> "ApiKeyQuerySet":
         now = timezone.now()
         return self.filter(revoked_at__isnull=True).filter(
@@ -52,6 +74,17 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({KEY_PREFIX}_{self.prefix}_…)"
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or not set(update_fields) <= _UNCACHED_FIELDS:
+            api_key_changed(prefixes=[self.prefix])
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        api_key_changed(prefixes=[self.prefix])
+        return result
 
     @property
     def display_prefix(self) -> str:

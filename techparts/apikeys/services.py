@@ -1,11 +1,14 @@
 import re
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from techparts.apikeys.cache import cached_key_row
 from techparts.apikeys.models import KEY_PREFIX, ApiKey, hash_secret
 from techparts.apikeys.scopes import SCOPES
 
@@ -61,23 +64,50 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
 
 
 def api_key_authenticate(*, raw: str) -> ApiKey | None:
-    """Return the usable key matching the full key text, or None."""
+    """Return the usable key matching the full key text, or None.
+
+    The key's row comes from process memory while it is current (techparts.apikeys.cache);
+    the secret is checked against its hash on every request all the same.
+    """
     parts = split_key(raw)
     if parts is None:
         return None
     prefix, secret = parts
-    key = ApiKey.objects.filter(prefix=prefix).first()
-    if key is None or not key.matches(secret) or not key.is_usable:
+    row = cached_key_row(prefix, _load_key_row)
+    if row is None:
+        return None
+    # A fresh instance per request: nothing a request does to it reaches another request.
+    key = ApiKey(**{**row, "scopes": list(row["scopes"])})
+    key._state.adding = False
+    key._state.db = "default"
+    if not key.matches(secret) or not key.is_usable:
         return None
     _touch_last_used(key)
     return key
 
 
+def _load_key_row(prefix: str) -> dict | None:
+    return ApiKey.objects.filter(prefix=prefix).values(*_KEY_FIELDS).first()
+
+
+_KEY_FIELDS = [field.attname for field in ApiKey._meta.concrete_fields]
+# prefix -> when this process last wrote the key's last-used time (monotonic seconds)
+_last_touched: dict[str, float] = {}
+
+
 def _touch_last_used(key: ApiKey) -> None:
-    # Written at most once per interval so that busy keys do not turn every read into a write.
+    # Written at most once per interval so that busy keys do not turn every read into a write:
+    # each process checks its own memory first, and the conditional UPDATE keeps the database
+    # written at most once per interval whatever the number of processes.
+    interval = settings.API_KEY_LAST_USED_INTERVAL
     now = timezone.now()
-    interval = timedelta(seconds=settings.API_KEY_LAST_USED_INTERVAL)
-    if key.last_used_at is not None and now - key.last_used_at < interval:
+    if key.last_used_at is not None and (now - key.last_used_at).total_seconds() < interval:
         return
-    ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    touched = _last_touched.get(key.prefix)
+    if touched is not None and time.monotonic() - touched < interval:
+        return
+    ApiKey.objects.filter(pk=key.pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - timedelta(seconds=interval))
+    ).update(last_used_at=now)
+    _last_touched[key.prefix] = time.monotonic()
     key.last_used_at = now

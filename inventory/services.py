@@ -37,6 +37,19 @@ class StockChange:
         return self.record.on_hand - self.previous_on_hand
 
 
+LOCKED_RECORD_FIELDS = (
+    "id",
+    "product_id",
+    "on_hand",
+    "reserved",
+    "low_stock_threshold",
+    "updated_at",
+    "product__public_id",
+    "product__sku",
+    "product__name",
+)
+
+
 def _in_transaction(service: Callable[P, R]) -> Callable[P, R]:
     """Run `service` in its own transaction, or inside the caller's one without a savepoint.
 
@@ -65,6 +78,8 @@ def _lock_records(
     # weaker lock does not block key-share locks of inserts elsewhere.
     records = (
         StockRecord.objects.select_related("product")
+        # The product only names itself in answers and refusals.
+        .only(*LOCKED_RECORD_FIELDS)
         .order_by("product_id")
         .select_for_update(of=("self",), no_key=True)
     )

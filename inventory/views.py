@@ -1,5 +1,6 @@
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import generics, views
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -30,12 +31,14 @@ class InventoryView(views.APIView):
     @inventory_patch_schema
     @idempotent
     def patch(self, request: Request, sku: str) -> Response:
-        record = stock_record_get(sku=sku)
         data = StockUpdateInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        if not data.is_valid():
+            stock_record_get(sku=sku)  # an unknown SKU is 404 whatever the body says
+            raise ValidationError(data.errors)
         actor = Actor.api(request.auth)
+        # stock_set finds the product by SKU in the same locking read (404 when unknown).
         result = stock_set(
-            product_id=record.product_id,
+            sku=sku,
             quantity=data.validated_data["quantity"],
             actor=actor,
             reason=data.validated_data["reason"],

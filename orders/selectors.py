@@ -79,12 +79,21 @@ def customer_find(*, customer_id: str) -> Customer | None:
     return Customer.objects.filter(customer_id=customer_id).first()
 
 
+# The product fields an order line is built from (orders.services).
+ORDERED_PRODUCT_FIELDS = ("id", "public_id", "sku", "name", "price", "is_active")
+
+
 def active_products_by_public_id(*, public_ids: Iterable[str]) -> dict[str, Product]:
     """Return the active products among `public_ids`, by public id, in one query.
 
     Each comes with its stock record, which the order service checks.
     """
     products = (
-        Product.objects.active().filter(public_id__in=set(public_ids)).select_related("stock")
+        Product.objects.active()
+        .filter(public_id__in=set(public_ids))
+        .select_related("stock")
+        # What an order copies and checks, and nothing else: the specifications, texts and
+        # timestamps would be decoded for every line only to be thrown away.
+        .only(*ORDERED_PRODUCT_FIELDS, "stock__id")
     )
     return {product.public_id: product for product in products}

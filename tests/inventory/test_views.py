@@ -175,6 +175,46 @@ def test_patch_unknown_sku_is_not_found_with_the_seed_message(api, db):
     }
 
 
+# A stock sync costs the key lookup, then BEGIN, one locking read of the stock row with its
+# product, one UPDATE, one ledger INSERT and COMMIT.
+PATCH_QUERIES = 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stock_sync_costs_one_locking_read_one_update_and_one_ledger_insert(
+    api, rtx, django_assert_num_queries
+):
+    api.get(URL)  # the key's first use of the minute also records last_used_at
+
+    with django_assert_num_queries(PATCH_QUERIES):
+        response = api.patch(URL, {"quantity": 45, "reason": "count"}, format="json")
+
+    assert response.status_code == 200
+    assert (response.json()["previous_quantity"], response.json()["quantity"]) == (23, 45)
+    assert stock_of(rtx).on_hand == 45
+    assert StockMovement.objects.filter(product=rtx, on_hand_after=45).count() == 1
+
+
+def test_patch_of_unknown_sku_with_a_bad_body_is_not_found(api, db):
+    response = api.patch(URL, {"quantity": -1, "colour": "red"}, format="json")
+
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+
+
+def test_patch_with_a_bad_body_changes_nothing(api, rtx):
+    response = api.patch(URL, {"quantity": "45"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "validation_error"
+    assert stock_of(rtx).on_hand == 23
+    assert (
+        not StockMovement.objects.filter(product=rtx, kind="correction")
+        .exclude(reason__startswith="Opening")
+        .exists()
+    )
+
+
 def test_patch_without_write_scope_is_forbidden_with_the_seed_message(client_for, rtx):
     client = client_for("inventory:read", "products:read")
 

@@ -386,6 +386,52 @@ def test_queries_to_create_an_order_do_not_grow_with_its_lines(api, customer, ca
     assert one_line <= 25
 
 
+# What placing an order costs, in statements as production runs them (its own transaction, no
+# savepoint): the key lookup, the customer, the products; BEGIN, the key's pending-units lock
+# and sum, the tax rate, the order insert and its public id, the lines, the stock rows locked
+# in one read, all of them updated in one statement, their ledger rows; COMMIT.
+ORDER_CREATE_QUERIES = 14
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("lines", [1, 50])
+def test_an_order_costs_the_same_fixed_number_of_queries_at_1_and_50_lines(
+    api, customer, ca_tax, lines, django_assert_num_queries
+):
+    products = [ProductFactory(stock=10) for _ in range(lines)]
+    body = order_body(*[(product.public_id, 2) for product in reversed(products)])
+    api.get("/v1/orders")  # the key's first use of the minute also records last_used_at
+
+    with django_assert_num_queries(ORDER_CREATE_QUERIES):
+        response = api.post("/v1/orders", body, format="json")
+
+    assert response.status_code == 201, response.content
+    assert response.json()["items_count"] == lines
+    assert [stock_of(product).reserved for product in products] == [2] * lines
+    assert StockMovement.objects.filter(kind="reservation").count() == lines
+
+
+@pytest.mark.parametrize("product_id", [" PROD-PAD-001", "PROD-PAD-001\t", "PROD-PAD-001 "])
+def test_order_lines_with_padded_product_ids_are_refused_as_sent(api, customer, ca_tax, product_id):
+    padded = ProductFactory(public_id="PROD-PAD-001", stock=5)
+    ProductFactory(public_id="PROD-PLAIN-001", stock=5)
+    body = order_body(("PROD-PLAIN-001", 1), (product_id, 2))
+
+    response = api.post("/v1/orders", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "validation_error",
+        "message": "Invalid request body",
+        "details": [
+            f"Field 'items[1].product_id' must be an existing, active product "
+            f"('{product_id}' not found)"
+        ],
+    }
+    assert stock_of(padded).reserved == 0
+    assert not Order.objects.exists()
+
+
 # --- Idempotency ---------------------------------------------------------------------------------
 
 

@@ -54,4 +54,4 @@ def test_blanks_known_to_the_database_path_are_exactly_pythons():
 
     from techparts.csv_export import BLANKS
 
-    assert BLANKS == "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
+    assert "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()) == BLANKS

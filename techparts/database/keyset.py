@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
+from django.db import connections
 from django.db.models import Q, QuerySet
 from django.db.models.constants import LOOKUP_SEP
 
@@ -68,13 +69,34 @@ def _after(keys: Sequence[tuple[str, bool]], last: Sequence[Any]) -> Q:
         for earlier, value in zip(keys[:i], last[:i], strict=True):
             step &= Q(**{earlier[0]: value})
         condition |= step
-    return condition
+    # The same bound on the first key alone, which an index can seek to: without it the
+    # database may scan every row before `last` again for each chunk.
+    first, descending = keys[0]
+    return Q(**{f"{first}__{'lte' if descending else 'gte'}": last[0]}) & condition
+
+
+def _fetch(page: QuerySet) -> list[tuple]:
+    """Return the page's rows; straight from the cursor when no column needs converting.
+
+    The ORM's row-by-row machinery costs more than the query for a chunk of thousands of
+    ready-made values (e.g. CSV lines built by the database).
+    """
+    compiler = page.query.get_compiler(using=page.db)
+    sql, params = compiler.as_sql()
+    if compiler.get_converters([column for column, _, _ in compiler.select]):
+        return list(page)
+    with connections[page.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def keyset_chunks(
     queryset: QuerySet, fields: Sequence[str], *, chunk_size: int
 ) -> Iterator[list[tuple]]:
-    """Yield lists of `values_list(*fields)` rows in the queryset's order, one query per chunk.
+    """Yield lists of `values_list(*fields)` rows in the queryset's order, a chunk at a time.
+
+    Two queries per chunk: the rows, then the last row's ordering values (by primary key;
+    the rows must not be deleted while the export runs).
 
     Falls back to `values_list(...).iterator()` (a server-side cursor where available) when
     the ordering cannot drive a keyset (see keyset_ordering).
@@ -90,18 +112,25 @@ def keyset_chunks(
         if chunk:
             yield chunk
         return
-    extra = [name for name, _ in keys if name not in fields]
-    columns = [*fields, *extra]
-    key_at = [columns.index(name) for name, _ in keys]
+    # Rows carry their primary key; the ordering values are read for the last row of each
+    # chunk only (one small query), since converting them for every row (timestamps, say)
+    # costs more than the rest of the chunk.
+    pk_name = queryset.model._meta.pk.name
+    columns = [*fields] if pk_name in fields else [*fields, pk_name]
+    pk_at = columns.index(pk_name)
     ordered = queryset.values_list(*columns).order_by(
         *[f"{'-' if descending else ''}{name}" for name, descending in keys]
+    )
+    key_of = queryset.model._base_manager.using(queryset.db).values_list(
+        *[name for name, _ in keys]
     )
     width = len(fields)
     page = ordered
     while True:
-        rows = list(page[:chunk_size])
+        rows = _fetch(page[:chunk_size])
         if rows:
-            yield [row[:width] for row in rows] if extra else rows
+            yield [row[:width] for row in rows] if len(columns) > width else rows
         if len(rows) < chunk_size:
             return
-        page = ordered.filter(_after(keys, [rows[-1][i] for i in key_at]))
+        # The ledger and other exported tables are append-only: the last row is still there.
+        page = ordered.filter(_after(keys, key_of.get(pk=rows[-1][pk_at])))

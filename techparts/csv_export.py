@@ -130,6 +130,11 @@ class CsvTextCell(Func):
         patterns = (NEEDS_NEUTRALISING_PG_PATTERN, NEUTRALISE_PG_PATTERN)
         return sql, (*params, patterns[0], *params, patterns[1], *params)
 
+    def quoted_sql(self, compiler) -> tuple[str, tuple]:
+        """Return the cell quoted but not neutralised (for text known to need no `'`)."""
+        text, params = compiler.compile(self.source_expressions[0])
+        return f"""('"' || replace(({text}), '"', '""') || '"')""", tuple(params)
+
 
 class CsvNumberCell(Func):
     """An integer or decimal column as a quoted CSV cell: what csv_lines writes for a number."""
@@ -155,9 +160,36 @@ class CsvLine(Func):
     text), so a large export need not turn every row into Python objects.
     """
 
-    arg_joiner = " || ',' || "
-    template = "(%(expressions)s || chr(13) || chr(10))"
     output_field = TextField()
 
     def __init__(self, *cells: Expression, **extra):
         super().__init__(*cells, **extra)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        checked, checked_params = self._line(compiler, plain=False)
+        texts = [cell for cell in self.source_expressions if isinstance(cell, CsvTextCell)]
+        if not texts:
+            return f"({checked} || chr(13) || chr(10))", checked_params
+        # One test per row instead of one per cell: a piece a formula starts in any text cell
+        # is one in the cells joined by commas too (a comma is a separator), so when the
+        # joined text has none, no cell needs neutralising and plain quoting is the same.
+        compiled = [compiler.compile(text.source_expressions[0]) for text in texts]
+        joined, joined_params = zip(*compiled, strict=True)
+        plain, plain_params = self._line(compiler, plain=True)
+        sql = (
+            f"(CASE WHEN concat_ws(',', {', '.join(joined)}) ~ %s THEN {checked} "
+            f"ELSE {plain} END || chr(13) || chr(10))"
+        )
+        params = [p for part in joined_params for p in part]
+        return sql, (*params, NEEDS_NEUTRALISING_PG_PATTERN, *checked_params, *plain_params)
+
+    def _line(self, compiler, *, plain: bool) -> tuple[str, list]:
+        parts, params = [], []
+        for cell in self.source_expressions:
+            if plain and isinstance(cell, CsvTextCell):
+                sql, cell_params = cell.quoted_sql(compiler)
+            else:
+                sql, cell_params = compiler.compile(cell)
+            parts.append(sql)
+            params.extend(cell_params)
+        return " || ',' || ".join(parts), params

@@ -27,6 +27,7 @@ from inventory.services import stock_threshold_set
 from techparts.actors import Actor
 from techparts.admin_input import GuardedModelAdminMixin, parse_object_id
 from techparts.csv_export import csv_response
+from techparts.database.replicas import replica_alias
 from techparts.errors import DomainError
 
 CORRECT = "inventory.correct_stock"
@@ -345,4 +346,6 @@ class StockMovementAdmin(GuardedModelAdminMixin, ProductColumnsMixin, admin.Mode
                 reverse("admin:inventory_stockmovement_changelist") + "?e=1"
             )
         filename = f"stock-history-{timezone.now():%Y%m%d-%H%M%S}.csv"
+        # A report may lag the primary by the replicas' delay (docs/operations.md).
+        movements = movements.using(replica_alias())
         return csv_response(movement_csv_lines(movements), filename=filename)

@@ -7,6 +7,7 @@ from shop.selectors import product_get, product_list
 from shop.serializers import ProductOutputSerializer, product_body
 from techparts.api.schema import error_responses
 from techparts.apikeys.scopes import PRODUCTS_READ
+from techparts.database.replicas import ReplicaReadsMixin
 
 
 @extend_schema_view(
@@ -24,7 +25,7 @@ from techparts.apikeys.scopes import PRODUCTS_READ
         responses={200: ProductOutputSerializer, **error_responses(401, 403, 404)},
     ),
 )
-class ProductViewSet(viewsets.ReadOnlyModelViewSet):
+class ProductViewSet(ReplicaReadsMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = ProductOutputSerializer
     filterset_class = ProductFilter
     search_fields = ["name", "sku", "manufacturer"]

@@ -103,6 +103,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # With read replicas: an API key owner that wrote reads the primary for a while.
+    "techparts.database.replicas.WriteMarkMiddleware",
     # Last, as django-axes requires: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -138,9 +140,50 @@ DATABASES = {
         conn_max_age=env_int("CONN_MAX_AGE", 0),
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+# Read replicas (PostgreSQL, comma-separated URLs): aliases replica_1, replica_2, ... Nothing
+# reads them unless a view opts in (techparts.database.replicas); see docs/operations.md.
+DATABASE_REPLICA_URLS = env_list("DATABASE_REPLICA_URL")
+for number, url in enumerate(DATABASE_REPLICA_URLS, start=1):
+    DATABASES[f"replica_{number}"] = {
+        **dj_database_url.parse(url, conn_max_age=env_int("CONN_MAX_AGE", 0)),
+        # Tests: the alias is the primary under another name, so the suite runs unchanged.
+        "TEST": {"MIRROR": "default"},
+    }
+# An API key owner whose last write is younger than this reads the primary, not a replica.
+REPLICA_READ_YOUR_WRITES_SECONDS = env_int("REPLICA_READ_YOUR_WRITES_SECONDS", 10)
+DATABASE_ROUTERS = ["techparts.database.replicas.ReplicaRouter"]
+
+# PostgreSQL connections (docs/operations.md, "Connections"). DB_POOL (on by default): each
+# app process keeps a psycopg pool per database alias, shared by its threads, of
+# DB_POOL_MIN_SIZE..DB_POOL_MAX_SIZE connections (max: one per gunicorn thread, so a thread
+# never waits for another's connection); a request borrows one and gives it back at its end.
+# DB_POOL=false: Django's persistent connections instead (CONN_MAX_AGE, health-checked).
+# Behind PgBouncer in transaction mode (PGBOUNCER_TRANSACTION_MODE=true): no server-side
+# cursors and no prepared statements, since consecutive transactions may reach different
+# server connections.
+DB_POOL = env_bool("DB_POOL", True)
+PGBOUNCER_TRANSACTION_MODE = env_bool("PGBOUNCER_TRANSACTION_MODE", False)
+for _database in DATABASES.values():
+    if _database["ENGINE"] != "django.db.backends.postgresql":
+        continue
     # Django's backend plus a flush that may empty the append-only ledger (owner only).
-    DATABASES["default"]["ENGINE"] = "techparts.database.postgresql"
+    _database["ENGINE"] = "techparts.database.postgresql"
+    _options = _database.setdefault("OPTIONS", {})
+    if DB_POOL:
+        _database["CONN_MAX_AGE"] = 0  # Django refuses persistent connections with a pool
+        _options["pool"] = {
+            "min_size": env_int("DB_POOL_MIN_SIZE", 1),
+            "max_size": env_int("DB_POOL_MAX_SIZE", env_int("GUNICORN_THREADS", 4)),
+            "timeout": env_int("DB_POOL_TIMEOUT", 10),
+        }
+    else:
+        _database["CONN_HEALTH_CHECKS"] = True
+    if PGBOUNCER_TRANSACTION_MODE:
+        _database["DISABLE_SERVER_SIDE_CURSORS"] = True
+        _options["prepare_threshold"] = None
+    _database["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
+        "DISABLE_SERVER_SIDE_CURSORS", _database.get("DISABLE_SERVER_SIDE_CURSORS", False)
+    )
 # Production role split (docs/operations.md): migrations run as this role, which owns the
 # tables; the app connects with DATABASE_URL as a role that cannot rewrite the stock ledger.
 DATABASE_OWNER_URL = os.environ.get("DATABASE_OWNER_URL", "")
@@ -191,7 +234,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # Redis (REDIS_URL or CACHE_URL) holds the rate-limit counters when set; without it they are
 # rows of the database (techparts.ratelimit), so every app process shares them either way.
-# The cache also holds the API keys' change stamps (techparts.apikeys.cache).
+# The cache also holds the API keys' change stamps (techparts.apikeys.cache) and, with read
+# replicas, each API key owner's write mark (read-your-writes), which must be shared: replicas
+# need Redis.
 REDIS_URL = os.environ.get("REDIS_URL") or os.environ.get("CACHE_URL") or ""
 CACHES = {
     "default": (
@@ -200,6 +245,9 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+if DATABASE_REPLICA_URLS and not REDIS_URL:
+    # Read-your-writes needs each owner's write mark visible to every app process.
+    raise ImproperlyConfigured("DATABASE_REPLICA_URL needs REDIS_URL (or CACHE_URL)")
 
 # API resource caps and per-key rate limits ("<requests>/<second|minute|hour|day>"; empty = off).
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)

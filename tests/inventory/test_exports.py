@@ -1,15 +1,26 @@
 import csv
 import io
+import random
 import re
 import tracemalloc
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
-from inventory.exports import HEADER, movement_csv_lines
+from inventory.exports import (
+    CHUNK_SIZE,
+    HEADER,
+    _lines_in_database,
+    _lines_in_python,
+    movement_csv_lines,
+)
 from inventory.models import StockMovement
 from inventory.services import stock_adjust
 from techparts.actors import Actor
+from techparts.csv_export import BLANKS, SEPARATORS, csv_lines
+from techparts.csv_export import FORMULA_START as FORMULA_CHARS
 from tests.factories import ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -45,26 +56,26 @@ def test_export_yields_the_header_before_touching_the_database(django_assert_num
     assert header == ",".join(f'"{name}"' for name in HEADER) + "\r\n"
 
 
-def test_export_reads_rows_with_one_query_and_without_caching_them(django_assert_num_queries):
+def test_export_reads_rows_with_one_query_per_chunk(django_assert_num_queries):
     product = ProductFactory(stock=0)
     add_rows(product, 50)
-    movements = StockMovement.objects.all()
-    lines = movement_csv_lines(movements)
+    lines = movement_csv_lines(StockMovement.objects.all())
     next(lines)
 
     with django_assert_num_queries(1):
-        first = next(lines)
-        rest = list(lines)
+        rest = "".join(lines)
 
-    assert next(csv.reader([first]))[1] == product.sku
-    assert len(rest) == 49
-    assert movements._result_cache is None  # iterated with .iterator(), never held as a list
+    rows = list(csv.reader(io.StringIO(rest)))
+    assert len(rows) == 50
+    assert {row[1] for row in rows} == {product.sku}
 
 
 def streamed_peak_bytes(movements, chunk_size: int) -> tuple[int, int]:
     tracemalloc.start()
     try:
-        count = sum(1 for _ in movement_csv_lines(movements, chunk_size=chunk_size))
+        count = sum(
+            part.count("\r\n") for part in movement_csv_lines(movements, chunk_size=chunk_size)
+        )
         return count, tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -90,15 +101,17 @@ def test_streaming_memory_does_not_grow_with_the_number_of_rows():
     assert large_peak < 1.3 * small_peak
 
 
-def test_admin_export_streams_every_row_with_queries_independent_of_row_count(
+def test_admin_export_streams_every_row_with_queries_per_chunk_not_per_row(
     django_assert_max_num_queries, manager
 ):
     client = Client()
     client.force_login(manager)
     product = ProductFactory(stock=0)
     add_rows(product, 5000)
+    chunks = -(-5001 // CHUNK_SIZE)  # 5,000 rows and the opening balance
 
-    with django_assert_max_num_queries(8):
+    # The admin's own queries (session, user, permissions), then at most two per chunk.
+    with django_assert_max_num_queries(7 + 2 * chunks):
         response = client.get("/admin/inventory/stockmovement/export/")
         body = b"".join(response.streaming_content).decode()
 
@@ -196,3 +209,110 @@ def test_admin_export_quotes_every_cell_and_defuses_every_piece_of_free_text(
     assert {row["product_name"] for row in rows} == {"'=cmd|' /C calc'!A0"}
     # Numbers are written by the code, not typed by anyone: a negative change stays a number.
     assert {row["on_hand_change"] for row in changes} == {"-3"}
+
+
+# Keyset chunks: streaming without a server-side cursor (PgBouncer), same bytes either way.
+
+EXPORT = "/admin/inventory/stockmovement/export/"
+HOSTILE = [
+    '=HYPERLINK("http://x";"y")',
+    "ok;=SUM(1+1);",
+    "\t=1",
+    "\r=1",
+    "a|@x",
+    "x, -1+1",
+    " =1",
+    "line\n=1\r\n+2",
+    "ok\u00a0;\u3000=1",
+    "\x1c=1 and \u2028-2",
+    "quote \"inside\" and 'single'",
+    "user@example.com; a-b",
+    "",
+    "plain text",
+]
+
+
+def ledger_rows(count: int, texts: list[str]) -> None:
+    """Append `count` ledger rows (the ledger allows INSERT) with the given texts in turn."""
+    products = [ProductFactory(name=texts[i % len(texts)] or "blank", stock=1) for i in range(3)]
+    StockMovement.objects.bulk_create(
+        StockMovement(
+            product=products[i % 3],
+            kind="correction",
+            on_hand_delta=-1 - i,
+            reserved_delta=0,
+            on_hand_after=5,
+            reserved_after=i % 3,
+            reason=texts[i % len(texts)],
+            reference=texts[(i + 3) % len(texts)][:100],
+            source="admin",
+            actor_name=texts[(i + 5) % len(texts)] or "x",
+        )
+        for i in range(count)
+    )
+
+
+def expected_lines(movements) -> str:
+    """Write the rows from model instances with the shared writer: the export's old output."""
+    rows = (
+        [
+            m.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            m.product.sku,
+            m.product.public_id,
+            m.product.name,
+            m.kind,
+            m.on_hand_delta,
+            m.on_hand_after,
+            m.reserved_delta,
+            m.reserved_after,
+            m.available_after,
+            m.reason,
+            m.reference,
+            m.source,
+            m.actor_name,
+        ]
+        for m in movements.select_related("product")
+    )
+    return "".join(csv_lines(HEADER, rows))
+
+
+def test_export_streams_in_bounded_chunks_without_server_side_cursors(monkeypatch):
+    ledger_rows(7, HOSTILE)  # and 3 opening rows from the factory: 10 rows
+    monkeypatch.setitem(connection.settings_dict, "DISABLE_SERVER_SIDE_CURSORS", True)
+    movements = StockMovement.objects.order_by("-created_at", "-id")
+
+    with CaptureQueriesContext(connection) as queries:
+        text = "".join(movement_csv_lines(movements, chunk_size=4))
+
+    assert text == expected_lines(movements)
+    # Chunks of at most 4 rows (4 + 4 + 2), each one query plus, when more may follow, one
+    # for its last row's ordering values: a constant number per chunk, whatever the row count.
+    chunk_queries = [q["sql"] for q in queries.captured_queries if "LIMIT 4" in q["sql"]]
+    assert (len(chunk_queries), len(queries)) == (3, 5)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="lines built by PostgreSQL")
+def test_lines_built_by_postgresql_are_the_python_writers_bytes_on_hostile_text():
+    alphabet = "ab =+-@'\"\u00e9" + "".join(FORMULA_CHARS) + SEPARATORS + BLANKS
+    rnd = random.Random(10)
+    generated = ["".join(rnd.choices(alphabet, k=rnd.randint(1, 9))) for _ in range(400)]
+    ledger_rows(len(generated) + len(HOSTILE), HOSTILE + generated)
+    movements = StockMovement.objects.order_by("-created_at", "-id")
+
+    in_database = "".join(_lines_in_database(movements, 50))
+    assert in_database == "".join(_lines_in_python(movements, 50))
+    assert in_database == expected_lines(movements)
+
+
+def test_admin_export_follows_the_list_ordering_chosen_by_the_manager(manager):
+    ledger_rows(9, HOSTILE)
+    client = Client()
+    client.force_login(manager)
+
+    # o=2.4: product name, then on-hand change, both ascending (admin column numbers).
+    shown = client.get("/admin/inventory/stockmovement/", {"o": "2.4"}).context["cl"]
+    response = client.get(EXPORT, {"o": "2.4"})
+
+    text = b"".join(response.streaming_content).decode()
+    assert text == expected_lines(shown.queryset)
+    assert shown.queryset.query.order_by[0] == "product__name"

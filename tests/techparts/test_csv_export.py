@@ -47,3 +47,11 @@ def test_every_cell_is_quoted_and_numbers_stay_numbers():
 def test_cells_of_other_types_are_refused_so_each_export_decides_how_to_write_them(value):
     with pytest.raises(TypeError):
         list(csv_lines(["cell"], [[value]]))
+
+
+def test_blanks_known_to_the_database_path_are_exactly_pythons():
+    import sys
+
+    from techparts.csv_export import BLANKS
+
+    assert "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()) == BLANKS

@@ -45,7 +45,6 @@ def bench_env(*, redis_port: int) -> dict[str, str]:
         ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
         # Behind a TLS proxy, as in production: requests carry X-Forwarded-Proto: https.
         TRUST_PROXY_HEADERS="true",
-        CONN_MAX_AGE=env.get("CONN_MAX_AGE", "600"),
         REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
         # Rate limits on (Redis counters, every request pays for them) but never tripping.
         API_RATE_LIMIT_READ="100000000/minute",

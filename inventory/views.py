@@ -1,4 +1,3 @@
-from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import generics, views
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -15,6 +14,7 @@ from inventory.serializers import (
 )
 from inventory.services import stock_set
 from techparts.actors import Actor
+from techparts.api.filters import FilterBackend
 from techparts.apikeys.scopes import INVENTORY_READ, INVENTORY_WRITE
 from techparts.idempotency.services import idempotent
 
@@ -67,7 +67,7 @@ class InventoryMovementsView(generics.ListAPIView):
 
     serializer_class = StockMovementOutputSerializer
     filterset_class = StockMovementFilter
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [FilterBackend]
     required_scopes = {"get": INVENTORY_READ}
 
     @movement_list_schema

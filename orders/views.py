@@ -1,5 +1,4 @@
 from django.urls import reverse
-from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -16,6 +15,7 @@ from orders.serializers import (
 )
 from orders.services import order_cancel, order_create
 from techparts.actors import Actor
+from techparts.api.filters import FilterBackend
 from techparts.api.serializers import takes_no_body
 from techparts.apikeys.scopes import ORDERS_READ, ORDERS_WRITE
 from techparts.idempotency.services import idempotent
@@ -24,7 +24,7 @@ from techparts.idempotency.services import idempotent
 @order_viewset_schema
 class OrderViewSet(viewsets.GenericViewSet):
     serializer_class = OrderOutputSerializer
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [FilterBackend]
     filterset_class = OrderFilter
     lookup_field = "order_id"
     lookup_url_kwarg = "order_id"

@@ -2,6 +2,7 @@ import django_filters
 
 from catalog.models import Product
 from inventory.rules import low_stock_condition
+from shop.selectors import with_available
 from techparts.api.filters import BooleanFilter, PriceFilter, StrictFilterSet
 
 
@@ -23,9 +24,11 @@ class ProductFilter(StrictFilterSet):
         fields = ["category", "manufacturer", "min_price", "max_price", "in_stock", "low_stock"]
 
     def filter_in_stock(self, queryset, name, value):
+        queryset = with_available(queryset)
         return queryset.filter(available__gt=0) if value else queryset.filter(available__lte=0)
 
     def filter_low_stock(self, queryset, name, value):
-        # `available` is annotated by shop.selectors.product_list; no stock record is low.
+        # No stock record is low.
         low = low_stock_condition(via="stock__")
+        queryset = with_available(queryset)
         return queryset.filter(low) if value else queryset.exclude(low)

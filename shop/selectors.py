@@ -1,4 +1,3 @@
-import functools
 import json
 from decimal import Decimal
 from typing import Any
@@ -8,9 +7,12 @@ from django.db.models.functions import JSONObject
 
 from catalog.models import Product
 from inventory.rules import available_expression
+from techparts.database.compiled import CompiledValues
+from techparts.database.lookups import AnyOf
 from techparts.errors import NotFound
 
-# The columns of a product row as the API renders it (shop.serializers.product_body).
+# The columns of a product row as the API renders it (shop.serializers.product_body), with
+# `related` (the related products) added by product_get and product_rows_with_related.
 PRODUCT_ROW_FIELDS = (
     "public_id",
     "sku",
@@ -24,7 +26,6 @@ PRODUCT_ROW_FIELDS = (
     "warranty",
     "created_at",
     "updated_at",
-    "related",
 )
 
 
@@ -75,28 +76,79 @@ class RelatedProductsJSON(Subquery):
 
 
 def product_list() -> QuerySet:
-    """Return active products as rows of everything the API renders, one query per page.
+    """Return the active products to filter, order and count; product_rows reads a page of them.
 
-    Category slug, `available` (inventory's one definition) and the related products with
-    theirs come in the same row, so a product costs one query and a page two (count + rows).
+    Nothing is joined or annotated yet, so that counting a filtered list reads only what its
+    filters need (a filter on `available` adds it with `with_available`).
     """
-    # A clone of a queryset built once per process, as DRF does with a view's `queryset`:
-    # resolving the annotations cost more than running the query.
-    return _product_rows().all()
+    return Product.objects.active()
 
 
-@functools.cache
-def _product_rows() -> QuerySet:
-    return (
-        Product.objects.active()
-        .annotate(available=available_expression(via="stock__"), related=RelatedProductsJSON())
-        .values(*PRODUCT_ROW_FIELDS)
+def with_available(products: QuerySet) -> QuerySet:
+    """Return `products` with `available` (inventory's one definition) to filter on."""
+    return products.alias(available=available_expression(via="stock__"))
+
+
+def product_rows(products: QuerySet) -> QuerySet:
+    """Return `products` as rows of what the API renders, but their related products.
+
+    Category slug and `available` come in the same row; `product_rows_with_related` adds the
+    related products of a whole page in one more query.
+    """
+    return products.annotate(available=available_expression(via="stock__")).values(
+        "id", *PRODUCT_ROW_FIELDS
     )
 
 
+def product_rows_with_related(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add to each product row its active related products, `row["related"]`, in one query.
+
+    Items as RelatedProductsJSON gives them, in the same order (the database's collation of
+    the related product's public id). A page costs this one query whatever its size: one
+    correlated subquery per row cost more to plan and run than the page itself.
+    """
+    related: dict[int, list[dict[str, Any]]] = {row["id"]: [] for row in rows}
+    if not related:
+        return rows
+    items = (
+        Product.related_products.through.objects.filter(
+            AnyOf(F("from_product_id"), list(related)), to_product__is_active=True
+        )
+        .annotate(available=available_expression(via="to_product__stock__"))
+        .order_by("from_product_id", "to_product__public_id")
+        .values_list(
+            "from_product_id",
+            "to_product__public_id",
+            "to_product__sku",
+            "to_product__name",
+            "to_product__price",
+            "available",
+        )
+    )
+    for product_id, public_id, sku, name, price, available in items:
+        related[product_id].append(
+            {"id": public_id, "sku": sku, "name": name, "price": price, "available": available}
+        )
+    for row in rows:
+        row["related"] = related[row["id"]]
+    return rows
+
+
+# One product with its related products in one query, compiled once per thread and database.
+_PRODUCT_WITH_RELATED = CompiledValues(
+    lambda public_id: (
+        Product.objects.active()
+        .filter(public_id=public_id)
+        .annotate(available=available_expression(via="stock__"), related=RelatedProductsJSON())
+        .values(*PRODUCT_ROW_FIELDS, "related")[:1]
+    ),
+    "public_id",
+)
+
+
 def product_get(*, public_id: str) -> dict[str, Any]:
-    """Return the row of one active product, or raise the seed's 404."""
-    row = product_list().filter(public_id=public_id).first()
-    if row is None:
+    """Return the row of one active product with its related products, or raise the seed's 404."""
+    rows = _PRODUCT_WITH_RELATED.rows(public_id=public_id)
+    if not rows:
         raise NotFound(f"Product with ID '{public_id}' does not exist")
-    return row
+    return rows[0]

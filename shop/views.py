@@ -3,8 +3,9 @@ from rest_framework import viewsets
 from rest_framework.response import Response
 
 from shop.filters import ProductFilter
-from shop.selectors import product_get, product_list
+from shop.selectors import product_get, product_list, product_rows, product_rows_with_related
 from shop.serializers import ProductOutputSerializer, product_body
+from techparts.api.pagination import PagedRows
 from techparts.api.schema import error_responses
 from techparts.apikeys.scopes import PRODUCTS_READ
 from techparts.database.replicas import ReplicaReadsMixin
@@ -48,5 +49,8 @@ class ProductViewSet(ReplicaReadsMixin, viewsets.ReadOnlyModelViewSet):
         return Response(product_body(self.get_object()))
 
     def list(self, request, *args, **kwargs):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response([product_body(row) for row in page])
+        products = self.filter_queryset(self.get_queryset())
+        # Counted as filtered; only the page is read with every column.
+        page = self.paginate_queryset(PagedRows(products, rows=product_rows))
+        rows = product_rows_with_related(page)
+        return self.get_paginated_response([product_body(row) for row in rows])

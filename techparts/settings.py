@@ -334,7 +334,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["techparts.api.throttling.ApiKeyRateThrottle"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "techparts.api.negotiation.JSONOnlyNegotiation",
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "techparts.api.filters.FilterBackend",
         "rest_framework.filters.SearchFilter",
         "techparts.api.filters.OrderingFilter",
     ],

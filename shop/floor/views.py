@@ -19,7 +19,7 @@ from inventory.models import StockMovement, StockRecord
 from orders.models import Customer, Order, OrderLine
 from techparts.actors import SOURCE_API
 
-# The columns the product endpoints render, read in the same single query.
+# The columns the product endpoints render (their related products aside), read in one query.
 PRODUCT_FIELDS = (
     "public_id",
     "sku",
@@ -30,6 +30,8 @@ PRODUCT_FIELDS = (
     "currency",
     "specifications",
     "warranty",
+    "created_at",
+    "updated_at",
     "stock__on_hand",
     "stock__reserved",
 )

@@ -1,3 +1,6 @@
+from collections.abc import Callable
+
+from django.db.models import QuerySet
 from rest_framework import exceptions, pagination
 from rest_framework.exceptions import ErrorDetail
 
@@ -9,6 +12,31 @@ def _positive_int(request, name: str) -> int | None:
     if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
         raise exceptions.ValidationError({name: [ErrorDetail("must be a positive integer")]})
     return int(raw)
+
+
+class PagedRows:
+    """A filtered queryset to paginate: counted as it is, its page read through `rows`.
+
+    `rows` turns the queryset into what a page renders (e.g. a `.values()` with joined
+    columns), so the count does not pay for joins and columns only the page needs.
+    """
+
+    def __init__(self, queryset: QuerySet, *, rows: Callable[[QuerySet], QuerySet]) -> None:
+        self.queryset = queryset
+        self.rows = rows
+
+    @property
+    def ordered(self) -> bool:
+        return self.queryset.ordered
+
+    def count(self) -> int:
+        return self.queryset.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: slice) -> list:
+        return list(self.rows(self.queryset)[index])
 
 
 class PageNumberPagination(pagination.PageNumberPagination):

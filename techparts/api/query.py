@@ -23,6 +23,18 @@ class InvalidQueryParameters(exceptions.ValidationError):
 
 def known_query_parameters(view: "APIView") -> frozenset[str]:
     """Return the query parameter names the view's current operation accepts."""
+    # The same for every request of an operation: worked out once per view class and action.
+    operation = (type(view), getattr(view, "action", None), view.request.method)
+    known = _known.get(operation)
+    if known is None:
+        known = _known[operation] = _work_out_known_query_parameters(view)
+    return known
+
+
+_known: dict[tuple, frozenset[str]] = {}
+
+
+def _work_out_known_query_parameters(view: "APIView") -> frozenset[str]:
     declared = getattr(view, "query_parameters", None)
     if declared is not None:
         return frozenset(declared)

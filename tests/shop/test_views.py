@@ -259,8 +259,8 @@ class TestQueryCounts:
 
     # the product with its category, stock and related products (with theirs), in one row
     DETAIL_QUERIES = 1
-    # count, page of products (each row with its related products)
-    LIST_QUERIES = 2
+    # count, page of products, the related products of the whole page
+    LIST_QUERIES = 3
     # a key's first use in a process: key lookup and last-used write
     COLD_KEY_QUERIES = 2
 

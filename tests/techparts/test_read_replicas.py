@@ -47,8 +47,10 @@ def standby_lsn_reached(standby: psycopg.Connection, lsn: str) -> bool:
 
 def wait_for_replay(standby: psycopg.Connection, seconds: float = 60) -> None:
     """Wait until the standby has replayed everything the primary has written so far."""
+    # The insert position, not the write position: with synchronous_commit off (the throwaway
+    # cluster) a commit can sit in the WAL buffers, ahead of what has been written out.
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_current_wal_lsn()::text")
+        cursor.execute("SELECT pg_current_wal_insert_lsn()::text")
         lsn = cursor.fetchone()[0]
     deadline = time.monotonic() + seconds
     while not standby_lsn_reached(standby, lsn):

@@ -40,6 +40,7 @@ serve: venv
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py migrate_and_grant
 	$(BIN)/gunicorn techparts.wsgi --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2} \
+		--worker-class gthread --threads $${GUNICORN_THREADS:-4} \
 		--timeout 30 --graceful-timeout 30 --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}"
 
 ## Benchmark suite (not part of `make test`): the production configuration under load, each

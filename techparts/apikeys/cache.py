@@ -1,7 +1,8 @@
 """API keys held in process, so that a request with a warm key reads no database row to log in.
 
-A process trusts its copy of a key only while the key's stamp in the shared cache (Django's
-`default` cache: Redis when `REDIS_URL` is set) is the one it read before loading the copy.
+A process trusts its copy of a key only while the key's stamp in the shared store (Redis itself
+when `REDIS_URL` is set, else Django's `default` cache) is the one it read before loading the
+copy.
 Every change of a key (save, delete, queryset update, revocation) replaces the stamp, before
 and again after its transaction commits, so a revocation, expiry or scope change made in any
 process is seen by every process on its next request. Without Redis the cache is per process
@@ -19,6 +20,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from techparts.redis_client import redis_client
+
 MAX_ENTRIES = 10_000  # keys are few; the bound only keeps memory flat whatever happens
 
 
@@ -35,11 +38,34 @@ def _stamp_key(prefix: str) -> str:
     return f"apikey:stamp:{prefix}"
 
 
+def _get_stamp(prefix: str) -> str | None:
+    client = redis_client()
+    if client is None:
+        return cache.get(_stamp_key(prefix))
+    stamp = client.get(_stamp_key(prefix))
+    return None if stamp is None else stamp.decode()
+
+
+def _add_stamp(prefix: str) -> None:
+    # A stamp only where none is: a change's new stamp is never overwritten by a reader's.
+    client = redis_client()
+    if client is None:
+        cache.add(_stamp_key(prefix), secrets.token_hex(8), timeout=None)
+    else:
+        client.set(_stamp_key(prefix), secrets.token_hex(8), nx=True)
+
+
 def _bump(prefixes: list[str]) -> None:
     for prefix in prefixes:
         _entries.pop(prefix, None)
-    if prefixes:
-        cache.set_many({_stamp_key(p): secrets.token_hex(8) for p in prefixes}, timeout=None)
+    if not prefixes:
+        return
+    stamps = {_stamp_key(p): secrets.token_hex(8) for p in prefixes}
+    client = redis_client()
+    if client is None:
+        cache.set_many(stamps, timeout=None)
+    else:
+        client.mset(stamps)
 
 
 def api_key_changed(*, prefixes: Iterable[str]) -> None:
@@ -58,7 +84,7 @@ def cached_key_row(prefix: str, load: Callable[[str], dict[str, Any] | None]) ->
     max_age = settings.API_KEY_CACHE_SECONDS
     if max_age <= 0:
         return load(prefix)
-    stamp = cache.get(_stamp_key(prefix))
+    stamp = _get_stamp(prefix)
     entry = _entries.get(prefix)
     now = time.monotonic()
     if (
@@ -70,8 +96,8 @@ def cached_key_row(prefix: str, load: Callable[[str], dict[str, Any] | None]) ->
         return entry.row
     if stamp is None:
         # Read the stamp before the row: a change committed after this read replaces it.
-        cache.add(_stamp_key(prefix), secrets.token_hex(8), timeout=None)
-        stamp = cache.get(_stamp_key(prefix))
+        _add_stamp(prefix)
+        stamp = _get_stamp(prefix)
     row = load(prefix)
     if row is None or stamp is None:
         _entries.pop(prefix, None)

@@ -7,16 +7,15 @@ memory and never the cache framework's read-then-write `incr`: several gunicorn 
 see one count, and concurrent requests must not both read the same old value.
 """
 
-import functools
 import math
 import time
 
-import redis
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router
 
 from techparts.ratelimit.models import RateCounter
+from techparts.redis_client import redis_client
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -65,16 +64,10 @@ def retry_after_seconds(wait: float) -> int:
     return max(math.ceil(wait), 1)
 
 
-@functools.cache
-def _redis_client(url: str) -> redis.Redis:
-    # One connection pool per process; redis-py opens a fresh one after a fork.
-    return redis.Redis.from_url(url)
-
-
 def _redis_hit(*, bucket: str, window_start: int, window_end: int) -> int:
     key = f"ratelimit:{bucket}:{window_start}"
     ttl = max(window_end - int(time.time()), 1) + 1
-    pipe = _redis_client(settings.REDIS_URL).pipeline(transaction=True)
+    pipe = redis_client().pipeline(transaction=True)
     pipe.set(key, 0, ex=ttl, nx=True)
     pipe.incr(key)
     _, count = pipe.execute()

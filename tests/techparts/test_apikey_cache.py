@@ -159,9 +159,6 @@ def test_processes_sharing_redis_see_a_change_at_once(make_api_key, tmp_path):
         # No time bound to fall back on: only the stamps can make the change visible.
         "API_KEY_CACHE_SECONDS": "3600",
     }
-    redis_cache = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
-    }
     try:
         path = f"/v1/products/{ProductFactory().public_id}"
         scoped, scoped_raw = make_api_key(scopes=["products:read", "orders:read"])
@@ -171,7 +168,7 @@ def test_processes_sharing_redis_see_a_change_at_once(make_api_key, tmp_path):
                 assert _status(port, path, scoped_raw) == 200
                 assert _status(port, path, revoked_raw) == 200
 
-            with override_settings(CACHES=redis_cache):
+            with override_settings(REDIS_URL=redis_url):
                 api_key_revoke(key=revoked)
                 scoped.scopes = ["orders:read"]
                 scoped.save()

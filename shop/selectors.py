@@ -110,9 +110,20 @@ def product_rows_with_related(rows: list[dict[str, Any]]) -> list[dict[str, Any]
     related: dict[int, list[dict[str, Any]]] = {row["id"]: [] for row in rows}
     if not related:
         return rows
-    items = (
+    for product_id, public_id, sku, name, price, available in _RELATED_OF.rows(ids=list(related)):
+        related[product_id].append(
+            {"id": public_id, "sku": sku, "name": name, "price": price, "available": available}
+        )
+    for row in rows:
+        row["related"] = related[row["id"]]
+    return rows
+
+
+# The active related products of a list of products, compiled once per thread and database.
+_RELATED_OF = CompiledValues(
+    lambda ids: (
         Product.related_products.through.objects.filter(
-            AnyOf(F("from_product_id"), list(related)), to_product__is_active=True
+            AnyOf(F("from_product_id"), ids), to_product__is_active=True
         )
         .annotate(available=available_expression(via="to_product__stock__"))
         .order_by("from_product_id", "to_product__public_id")
@@ -124,14 +135,10 @@ def product_rows_with_related(rows: list[dict[str, Any]]) -> list[dict[str, Any]
             "to_product__price",
             "available",
         )
-    )
-    for product_id, public_id, sku, name, price, available in items:
-        related[product_id].append(
-            {"id": public_id, "sku": sku, "name": name, "price": price, "available": available}
-        )
-    for row in rows:
-        row["related"] = related[row["id"]]
-    return rows
+    ),
+    "ids",
+    bind={"ids": AnyOf.bind},
+)
 
 
 # One product with its related products in one query, compiled once per thread and database.

@@ -13,22 +13,35 @@ from typing import Any
 
 from django.db import connections, router
 from django.db.models import QuerySet
+from django.db.models.query import ValuesIterable
+
+
+class Marker(str):
+    """Stands for a value while a CompiledValues query is compiled (see AnyOf)."""
 
 
 class CompiledValues:
-    """A `.values()` queryset of fixed shape, compiled once, run with new values.
+    """A `.values()` or `.values_list()` queryset of fixed shape, compiled once, run with new values.
 
-    `build(**markers)` must return the same `.values()` queryset for any values, using each
-    value as-is (an exact lookup, not inside LIKE or a list): compiling refuses anything else.
+    `build(**markers)` must return the same queryset for any values, using each value as-is
+    (an exact lookup, not inside LIKE or a list): compiling refuses anything else. `bind`
+    names, per value, a function `(connection, value) -> parameter` for values that an
+    expression binds in a form of its own (e.g. AnyOf's list).
     """
 
-    def __init__(self, build: Callable[..., QuerySet], *names: str) -> None:
+    def __init__(
+        self,
+        build: Callable[..., QuerySet],
+        *names: str,
+        bind: dict[str, Callable[[Any, Any], Any]] | None = None,
+    ) -> None:
         self._build = build
         self._names = names
+        self._bind = bind or {}
         # Per thread: a compiler holds its thread's connection.
         self._local = threading.local()
 
-    def rows(self, *, using: str | None = None, **values: Any) -> list[dict[str, Any]]:
+    def rows(self, *, using: str | None = None, **values: Any) -> list:
         """Return the rows for `values`, read from `using` or where the router sends reads."""
         if set(values) != set(self._names):
             raise TypeError(f"expected values for {sorted(self._names)}, got {sorted(values)}")
@@ -36,46 +49,56 @@ class CompiledValues:
         alias = using or router.db_for_read(model)
         compiled = getattr(self._local, alias, None) or self._compile(alias)
         sql, template, slots, compiler, columns = compiled
+        connection = connections[alias]
         params = list(template)
         for index, name in slots:
-            params[index] = values[name]
-        with connections[alias].cursor() as cursor:
+            bind = self._bind.get(name)
+            params[index] = values[name] if bind is None else bind(connection, values[name])
+        with connection.cursor() as cursor:
             cursor.execute(sql, params)
             fetched = cursor.fetchall()
-        return [dict(zip(columns, row, strict=True)) for row in compiler.results_iter([fetched])]
+        rows = compiler.results_iter([fetched])
+        if columns is None:  # values_list()
+            return [tuple(row) for row in rows]
+        return [dict(zip(columns, row, strict=True)) for row in rows]
 
     def _model(self):
         model = getattr(self, "_model_class", None)
         if model is None:
-            model = self._model_class = self._build(**dict.fromkeys(self._names)).model
+            placeholders = {name: Marker(name) for name in self._names}
+            model = self._model_class = self._build(**placeholders).model
         return model
 
     def _compile(self, alias: str) -> tuple:
-        markers = {name: f"compiled:{name}:{secrets.token_hex(8)}" for name in self._names}
+        markers = {name: Marker(f"compiled:{name}:{secrets.token_hex(8)}") for name in self._names}
         queryset = self._build(**markers).using(alias)
         query = queryset.query
         if query.selected is None and not query.values_select:
-            raise TypeError("CompiledValues needs a .values() queryset")
+            raise TypeError("CompiledValues needs a .values() or .values_list() queryset")
         compiler = query.get_compiler(alias)
         sql, params = compiler.as_sql()
         slots = []
         by_marker = {marker: name for name, marker in markers.items()}
         for index, param in enumerate(params):
-            if param in by_marker:
+            if isinstance(param, Marker) and param in by_marker:
                 slots.append((index, by_marker.pop(param)))
             elif isinstance(param, str) and any(marker in param for marker in markers.values()):
                 raise ValueError(f"a value is transformed in the SQL, not bound as-is: {param!r}")
         if by_marker:
             raise ValueError(f"values not found in the SQL: {sorted(by_marker.values())}")
-        # The names ValuesIterable gives the columns.
+        # The names ValuesIterable gives the columns; None for values_list() tuples.
         columns = (
-            list(query.selected)
-            if query.selected
-            else [
-                *query.extra_select,
-                *query.values_select,
-                *query.annotation_select,
-            ]
+            None
+            if queryset._iterable_class is not ValuesIterable
+            else (
+                list(query.selected)
+                if query.selected
+                else [
+                    *query.extra_select,
+                    *query.values_select,
+                    *query.annotation_select,
+                ]
+            )
         )
         compiled = (sql, tuple(params), tuple(slots), compiler, columns)
         setattr(self._local, alias, compiled)

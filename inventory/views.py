@@ -10,11 +10,11 @@ from inventory.serializers import (
     StockMovementOutputSerializer,
     StockRecordOutputSerializer,
     StockUpdateInputSerializer,
-    StockUpdateOutputSerializer,
 )
 from inventory.services import stock_set
 from techparts.actors import Actor
 from techparts.api.filters import FilterBackend
+from techparts.api.serializers import datetime_text
 from techparts.apikeys.scopes import INVENTORY_READ, INVENTORY_WRITE
 from techparts.idempotency.services import idempotent
 
@@ -47,19 +47,21 @@ class InventoryView(views.APIView):
             expected_quantity=data.validated_data.get("expected_quantity"),
         )
         stock = result.record
-        body = {
-            "sku": stock.product.sku,
-            "product_id": stock.product.public_id,
-            "product_name": stock.product.name,
-            "quantity": stock.on_hand,
-            "previous_quantity": result.previous_on_hand,
-            "change": result.change,
-            "updated_at": stock.updated_at,
-            "updated_by": actor.name,
-            "reserved": stock.reserved,
-            "available": stock.available,
-        }
-        return Response(StockUpdateOutputSerializer(body).data)
+        # A plain dict, as StockUpdateOutputSerializer (the schema's source) documents it.
+        return Response(
+            {
+                "sku": stock.product.sku,
+                "product_id": stock.product.public_id,
+                "product_name": stock.product.name,
+                "quantity": stock.on_hand,
+                "previous_quantity": result.previous_on_hand,
+                "change": result.change,
+                "updated_at": datetime_text(stock.updated_at),
+                "updated_by": actor.name,
+                "reserved": stock.reserved,
+                "available": stock.available,
+            }
+        )
 
 
 class InventoryMovementsView(generics.ListAPIView):

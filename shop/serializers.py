@@ -1,13 +1,11 @@
-from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
-from rest_framework.settings import api_settings
 
 from catalog.models import Product
-from techparts.api.serializers import MoneyField
+from techparts.api.serializers import MoneyField, datetime_text
 from techparts.money import to_cents
 
 
@@ -69,10 +67,6 @@ def _money(value: Any) -> Decimal:
     return to_cents(value if isinstance(value, Decimal) else Decimal(str(value)))
 
 
-def _datetime(value) -> str:
-    return value.astimezone(UTC).strftime(api_settings.DATETIME_FORMAT)
-
-
 def product_body(row: dict[str, Any]) -> dict[str, Any]:
     """Return the API body of a product row, as ProductOutputSerializer documents it."""
     available = row["available"]
@@ -88,8 +82,8 @@ def product_body(row: dict[str, Any]) -> dict[str, Any]:
         "in_stock": available > 0,
         "specifications": {str(k): v for k, v in row["specifications"].items()},
         "warranty": row["warranty"],
-        "created_at": _datetime(row["created_at"]),
-        "updated_at": _datetime(row["updated_at"]),
+        "created_at": datetime_text(row["created_at"]),
+        "updated_at": datetime_text(row["updated_at"]),
         "related_products": [
             {
                 "id": item["id"],

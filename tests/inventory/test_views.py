@@ -8,8 +8,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from inventory.models import StockMovement
+from inventory.serializers import StockUpdateOutputSerializer
 from inventory.services import stock_release, stock_reserve, stock_set
 from techparts.actors import Actor
+from techparts.api.renderers import JSONRenderer
 from tests.conftest import stock_of
 from tests.factories import CustomerFactory, ProductFactory, UserFactory
 
@@ -193,6 +195,30 @@ def test_a_stock_sync_costs_one_locking_read_one_update_and_one_ledger_insert(
     assert (response.json()["previous_quantity"], response.json()["quantity"]) == (23, 45)
     assert stock_of(rtx).on_hand == 45
     assert StockMovement.objects.filter(product=rtx, on_hand_after=45).count() == 1
+
+
+def test_the_stock_sync_answer_is_the_documented_serializers_output_byte_for_byte(api, rtx):
+    # The view builds a plain dict; StockUpdateOutputSerializer (the schema's source) must agree.
+    stock_reserve(quantities={rtx.id: 3}, actor=Actor.system(), reference="ORD-TEST")
+
+    response = api.patch(URL, {"quantity": 45, "reason": "count"}, format="json")
+
+    stock = stock_of(rtx)
+    expected = StockUpdateOutputSerializer(
+        {
+            "sku": rtx.sku,
+            "product_id": rtx.public_id,
+            "product_name": rtx.name,
+            "quantity": 45,
+            "previous_quantity": 23,
+            "change": 22,
+            "updated_at": stock.updated_at,
+            "updated_by": "api_user_12345",
+            "reserved": 3,
+            "available": 42,
+        }
+    ).data
+    assert response.content == JSONRenderer().render(expected)
 
 
 def test_patch_of_unknown_sku_with_a_bad_body_is_not_found(api, db):

@@ -11,12 +11,14 @@ from datetime import datetime
 from typing import NamedTuple, ParamSpec, TypeVar
 
 from django.db import connections, router, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from catalog.models import Product
 from inventory.errors import InsufficientStock, InvalidQuantity, Shortfall, StockConflict
 from inventory.kinds import BY_VALUE, SETTING_KINDS, MovementKind, Refusal, movement_kind
 from inventory.models import MAX_ON_HAND, StockMovement, StockRecord
+from inventory.rules import is_available
 from techparts.actors import Actor
 from techparts.database.bulk import insert_rows
 from techparts.errors import NotFound
@@ -70,20 +72,21 @@ def _in_transaction(service: Callable[P, R]) -> Callable[P, R]:
     return run
 
 
+def _locking() -> QuerySet[StockRecord]:
+    # One SELECT ... FOR NO KEY UPDATE in product order: concurrent writers queue on these
+    # rows and then see each other's committed values, so checks below hold until this
+    # transaction ends. NO KEY: nothing references a stock row's key, and the weaker lock does
+    # not block key-share locks of inserts elsewhere. Only the stock rows are locked, not the
+    # products read with them.
+    return StockRecord.objects.order_by("product_id").select_for_update(of=("self",), no_key=True)
+
+
 def _lock_records(
     product_ids: Iterable[int] | None = None, *, sku: str | None = None
 ) -> dict[int, StockRecord]:
-    # One SELECT ... FOR NO KEY UPDATE in product order, with the products: concurrent writers
-    # queue on these rows and then see each other's committed values, so checks below hold
-    # until this transaction ends. NO KEY: nothing references a stock row's key, and the
-    # weaker lock does not block key-share locks of inserts elsewhere.
-    records = (
-        StockRecord.objects.select_related("product")
-        # The product only names itself in answers and refusals.
-        .only(*LOCKED_RECORD_FIELDS)
-        .order_by("product_id")
-        .select_for_update(of=("self",), no_key=True)
-    )
+    """Lock stock records as model instances, with their products (the API answers with them)."""
+    # The product only names itself in answers and refusals.
+    records = _locking().select_related("product").only(*LOCKED_RECORD_FIELDS)
     if sku is not None:
         found = {record.product_id: record for record in records.filter(product__sku=sku)}
         if not found:
@@ -91,6 +94,46 @@ def _lock_records(
         return found
     ids = set(product_ids or ())
     found = {record.product_id: record for record in records.filter(product_id__in=ids)}
+    missing = ids - set(found)
+    if missing:
+        raise NotFound(f"No stock record for product id(s) {sorted(missing)}.")
+    return found
+
+
+class ProductNames(NamedTuple):
+    public_id: str
+    sku: str
+
+
+class LockedCounts(NamedTuple):
+    """A stock record locked to move units: its counts, and its product's names for refusals."""
+
+    product_id: int
+    on_hand: int
+    reserved: int
+    product: ProductNames
+
+    @property
+    def available(self) -> int:
+        return is_available(self.on_hand, self.reserved)
+
+
+def _lock_counts(product_ids: Iterable[int]) -> dict[int, LockedCounts]:
+    """Lock the stock records of `product_ids` and return their counts, by product id.
+
+    Plain rows, not model instances: building two instances (record and product) per line
+    cost more than the locking query itself on a 50-line order.
+    """
+    ids = set(product_ids)
+    rows = (
+        _locking()
+        .filter(product_id__in=ids)
+        .values_list("product_id", "on_hand", "reserved", "product__public_id", "product__sku")
+    )
+    found = {
+        product_id: LockedCounts(product_id, on_hand, reserved, ProductNames(public_id, sku))
+        for product_id, on_hand, reserved, public_id, sku in rows
+    }
     missing = ids - set(found)
     if missing:
         raise NotFound(f"No stock record for product id(s) {sorted(missing)}.")
@@ -109,7 +152,7 @@ class Movement(NamedTuple):
 
 
 def _movement(
-    record: StockRecord, *, kind: str, on_hand_delta: int, reserved_delta: int
+    record: StockRecord | LockedCounts, *, kind: str, on_hand_delta: int, reserved_delta: int
 ) -> Movement:
     # Every stock change is built here, so this is where the one on-hand range rule lives.
     on_hand_after = record.on_hand + on_hand_delta
@@ -134,7 +177,6 @@ MOVEMENT_COLUMNS = Movement._fields
 
 
 def _write(
-    records: list[StockRecord],
     movements: list[Movement],
     *,
     actor: Actor,
@@ -144,7 +186,7 @@ def _write(
 ) -> tuple[datetime, list[int]]:
     """Apply each movement to its locked record and append the movements to the ledger.
 
-    Return the time the ledger rows carry and, if `returning`, their ids in order.
+    Return the time the records and ledger rows carry and, if `returning`, the rows' ids.
     """
     now = timezone.now()
     if not movements:
@@ -167,13 +209,19 @@ def _write(
         },
         returning=returning,
     )
+    return now, ids
+
+
+def _show_written(
+    records: Iterable[StockRecord], movements: Iterable[Movement], *, updated_at: datetime
+) -> None:
+    """Give in-memory records the counts their movements wrote, for callers that return them."""
     by_product = {record.product_id: record for record in records}
     for movement in movements:
         record = by_product[movement.product_id]
         record.on_hand = movement.on_hand_after
         record.reserved = movement.reserved_after
-        record.updated_at = now
-    return now, ids
+        record.updated_at = updated_at
 
 
 def _apply_deltas(movements: list[Movement], *, updated_at: datetime) -> None:
@@ -228,8 +276,9 @@ def stock_set(
         return StockChange(record=record, previous_on_hand=previous, movement=None)
     movement = _movement(record, kind=kind, on_hand_delta=quantity - previous, reserved_delta=0)
     created_at, (movement_id,) = _write(
-        [record], [movement], actor=actor, reason=reason, reference=reference, returning=True
+        [movement], actor=actor, reason=reason, reference=reference, returning=True
     )
+    _show_written([record], [movement], updated_at=created_at)
     row = StockMovement(
         id=movement_id,
         **movement._asdict(),
@@ -313,7 +362,7 @@ def _move_units(
     moving = movement_kind(kind)
     if any(quantity <= 0 for quantity in quantities.values()):
         raise InvalidQuantity("Quantities must be positive.")
-    records = _lock_records(quantities)
+    records = _lock_counts(quantities)
     deltas = _allowed_deltas(moving, records=records, quantities=quantities)
     movements = [
         _movement(
@@ -324,18 +373,12 @@ def _move_units(
         )
         for product_id, (on_hand_delta, reserved_delta) in deltas.items()
     ]
-    _write(
-        [records[m.product_id] for m in movements],
-        movements,
-        actor=actor,
-        reason=reason,
-        reference=reference,
-    )
+    _write(movements, actor=actor, reason=reason, reference=reference)
     return movements
 
 
 def _allowed_deltas(
-    moving: MovementKind, *, records: Mapping[int, StockRecord], quantities: Mapping[int, int]
+    moving: MovementKind, *, records: Mapping[int, LockedCounts], quantities: Mapping[int, int]
 ) -> dict[int, tuple[int, int]]:
     """Return each line's (on-hand, reserved) deltas in product order, or refuse the lot.
 
@@ -413,7 +456,8 @@ def stock_open(
         for record in opened
     ]
     StockRecord.objects.bulk_create(records)
-    _write(opened, movements, actor=actor, reason=reason, reference="")
+    written_at, _ = _write(movements, actor=actor, reason=reason, reference="")
+    _show_written(opened, movements, updated_at=written_at)
     return records
 
 

@@ -59,7 +59,7 @@ def _json_value(value: Any) -> str:
 
 def rows_param(rows: Sequence[Sequence[Any]]) -> str:
     """Return `rows` (ints, strings, Decimals, None) as the one parameter of `rows_source()`."""
-    return json.dumps(rows, default=_json_value, separators=(",", ":"))
+    return json.dumps(rows, default=_json_value, ensure_ascii=False, separators=(",", ":"))
 
 
 def insert_rows(

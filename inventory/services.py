@@ -20,6 +20,7 @@ from inventory.kinds import BY_VALUE, SETTING_KINDS, MovementKind, Refusal, move
 from inventory.models import MAX_ON_HAND, StockMovement, StockRecord
 from inventory.rules import is_available
 from techparts.actors import Actor
+from techparts.database import bulk
 from techparts.database.bulk import insert_rows, rows_param, rows_source
 from techparts.errors import NotFound
 
@@ -192,9 +193,11 @@ def _write(
     now = timezone.now()
     if not movements:
         return now, []
-    _apply_deltas(movements, updated_at=now)
-    # One INSERT of plain values: a StockMovement instance per row, prepared field by field
-    # by bulk_create, would cost more than the rest of a 50-line order.
+    for start in range(0, len(movements), bulk.MAX_ROWS_PER_STATEMENT):
+        # Bounded statements for the rare caller with thousands of rows (opening a catalog).
+        _apply_deltas(movements[start : start + bulk.MAX_ROWS_PER_STATEMENT], updated_at=now)
+    # The rows as plain values (techparts.database.bulk): a StockMovement instance per row,
+    # prepared field by field by bulk_create, costs more than the rest of a 50-line order.
     ids = insert_rows(
         StockMovement,
         columns=MOVEMENT_COLUMNS,

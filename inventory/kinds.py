@@ -22,16 +22,18 @@ from inventory.errors import Shortfall, StockConflict
 
 if TYPE_CHECKING:
     from inventory.models import StockRecord
+    from inventory.services import LockedCounts
 
 # What refuses a movement: a StockConflict is raised at once; Shortfalls are collected over
 # every line of an order first, so InsufficientStock can name each short line.
 Refusal = StockConflict | Shortfall | None
-# A guard sees the locked stock record and the new on-hand count (SET kinds) or the units
-# moved (MOVE kinds), and returns the refusal, or None to let the movement through.
-Guard = Callable[["StockRecord", int], Refusal]
+# A guard sees the locked stock record (or, moving units, its counts) and the new on-hand
+# count (SET kinds) or the units moved (MOVE kinds), and returns the refusal, or None to let
+# the movement through.
+Guard = Callable[["StockRecord | LockedCounts", int], Refusal]
 
 
-def not_below_reserved(record: StockRecord, quantity: int) -> Refusal:
+def not_below_reserved(record: StockRecord | LockedCounts, quantity: int) -> Refusal:
     """Refuse an on-hand count below the units reserved by open orders."""
     if quantity < record.reserved:
         return StockConflict(
@@ -42,7 +44,7 @@ def not_below_reserved(record: StockRecord, quantity: int) -> Refusal:
     return None
 
 
-def never_lowers(record: StockRecord, quantity: int) -> Refusal:
+def never_lowers(record: StockRecord | LockedCounts, quantity: int) -> Refusal:
     """Refuse an on-hand count below the current one (a restock only adds units)."""
     if quantity < record.on_hand:
         return StockConflict(
@@ -53,7 +55,7 @@ def never_lowers(record: StockRecord, quantity: int) -> Refusal:
     return None
 
 
-def within_available(record: StockRecord, units: int) -> Refusal:
+def within_available(record: StockRecord | LockedCounts, units: int) -> Refusal:
     """Refuse reserving more units than are available (a shortfall, listed with the others)."""
     if units > record.available:
         return Shortfall(record.product.public_id, units, max(record.available, 0))
@@ -63,7 +65,7 @@ def within_available(record: StockRecord, units: int) -> Refusal:
 def within_reserved(verb: str) -> Guard:
     """Return a guard refusing to `verb` more units than are reserved."""
 
-    def guard(record: StockRecord, units: int) -> Refusal:
+    def guard(record: StockRecord | LockedCounts, units: int) -> Refusal:
         # Releasing or shipping more than is reserved would break the ledger's story.
         if units > record.reserved:
             return StockConflict(
@@ -108,7 +110,7 @@ class MovementKind:
         """Return the (on-hand, reserved) changes of moving `units` units."""
         return self.on_hand_sign * units, self.reserved_sign * units
 
-    def refusal(self, record: StockRecord, count: int) -> Refusal:
+    def refusal(self, record: StockRecord | LockedCounts, count: int) -> Refusal:
         """Return the first guard's refusal of this movement, or None."""
         for guard in self.guards:
             if refused := guard(record, count):

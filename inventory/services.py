@@ -8,16 +8,20 @@ import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ParamSpec, TypeVar
+from typing import NamedTuple, ParamSpec, TypeVar
 
 from django.db import connections, router, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from catalog.models import Product
 from inventory.errors import InsufficientStock, InvalidQuantity, Shortfall, StockConflict
 from inventory.kinds import BY_VALUE, SETTING_KINDS, MovementKind, Refusal, movement_kind
 from inventory.models import MAX_ON_HAND, StockMovement, StockRecord
+from inventory.rules import is_available
 from techparts.actors import Actor
+from techparts.database import bulk
+from techparts.database.bulk import insert_rows, rows_param, rows_source
 from techparts.errors import NotFound
 
 P = ParamSpec("P")
@@ -69,20 +73,21 @@ def _in_transaction(service: Callable[P, R]) -> Callable[P, R]:
     return run
 
 
+def _locking() -> QuerySet[StockRecord]:
+    # One SELECT ... FOR NO KEY UPDATE in product order: concurrent writers queue on these
+    # rows and then see each other's committed values, so checks below hold until this
+    # transaction ends. NO KEY: nothing references a stock row's key, and the weaker lock does
+    # not block key-share locks of inserts elsewhere. Only the stock rows are locked, not the
+    # products read with them.
+    return StockRecord.objects.order_by("product_id").select_for_update(of=("self",), no_key=True)
+
+
 def _lock_records(
     product_ids: Iterable[int] | None = None, *, sku: str | None = None
 ) -> dict[int, StockRecord]:
-    # One SELECT ... FOR NO KEY UPDATE in product order, with the products: concurrent writers
-    # queue on these rows and then see each other's committed values, so checks below hold
-    # until this transaction ends. NO KEY: nothing references a stock row's key, and the
-    # weaker lock does not block key-share locks of inserts elsewhere.
-    records = (
-        StockRecord.objects.select_related("product")
-        # The product only names itself in answers and refusals.
-        .only(*LOCKED_RECORD_FIELDS)
-        .order_by("product_id")
-        .select_for_update(of=("self",), no_key=True)
-    )
+    """Lock stock records as model instances, with their products (the API answers with them)."""
+    # The product only names itself in answers and refusals.
+    records = _locking().select_related("product").only(*LOCKED_RECORD_FIELDS)
     if sku is not None:
         found = {record.product_id: record for record in records.filter(product__sku=sku)}
         if not found:
@@ -96,16 +101,60 @@ def _lock_records(
     return found
 
 
+class ProductNames(NamedTuple):
+    public_id: str
+    sku: str
+
+
+class LockedCounts(NamedTuple):
+    """A stock record locked to move units: its counts, and its product's names for refusals."""
+
+    product_id: int
+    on_hand: int
+    reserved: int
+    product: ProductNames
+
+    @property
+    def available(self) -> int:
+        return is_available(self.on_hand, self.reserved)
+
+
+def _lock_counts(product_ids: Iterable[int]) -> dict[int, LockedCounts]:
+    """Lock the stock records of `product_ids` and return their counts, by product id.
+
+    Plain rows, not model instances: building two instances (record and product) per line
+    cost more than the locking query itself on a 50-line order.
+    """
+    ids = set(product_ids)
+    rows = (
+        _locking()
+        .filter(product_id__in=ids)
+        .values_list("product_id", "on_hand", "reserved", "product__public_id", "product__sku")
+    )
+    found = {
+        product_id: LockedCounts(product_id, on_hand, reserved, ProductNames(public_id, sku))
+        for product_id, on_hand, reserved, public_id, sku in rows
+    }
+    missing = ids - set(found)
+    if missing:
+        raise NotFound(f"No stock record for product id(s) {sorted(missing)}.")
+    return found
+
+
+class Movement(NamedTuple):
+    """One ledger row a stock service writes: the changes and the counts they lead to."""
+
+    product_id: int
+    kind: str
+    on_hand_delta: int
+    reserved_delta: int
+    on_hand_after: int
+    reserved_after: int
+
+
 def _movement(
-    record: StockRecord,
-    *,
-    kind: str,
-    on_hand_delta: int,
-    reserved_delta: int,
-    actor: Actor,
-    reason: str,
-    reference: str,
-) -> StockMovement:
+    record: StockRecord | LockedCounts, *, kind: str, on_hand_delta: int, reserved_delta: int
+) -> Movement:
     # Every stock change is built here, so this is where the one on-hand range rule lives.
     on_hand_after = record.on_hand + on_hand_delta
     if not 0 <= on_hand_after <= MAX_ON_HAND:
@@ -114,58 +163,99 @@ def _movement(
             f"to {on_hand_after} ({on_hand_delta:+d}): it must stay between 0 and "
             f"{MAX_ON_HAND} units. Nothing was changed."
         )
-    return StockMovement(
-        product_id=record.product_id,
-        kind=kind,
-        on_hand_delta=on_hand_delta,
-        reserved_delta=reserved_delta,
-        on_hand_after=on_hand_after,
-        reserved_after=record.reserved + reserved_delta,
-        reason=reason,
-        reference=reference,
-        source=actor.source,
-        actor_user=actor.user,
-        actor_api_key=actor.api_key,
-        actor_name=actor.name,
+    return Movement(
+        record.product_id,
+        kind,
+        on_hand_delta,
+        reserved_delta,
+        on_hand_after,
+        record.reserved + reserved_delta,
     )
 
 
-def _write(records: list[StockRecord], movements: list[StockMovement]) -> None:
-    """Apply each movement to its locked record and append the movements to the ledger."""
-    if not movements:
-        return
+# The columns of a ledger row that differ from movement to movement, in Movement's order.
+MOVEMENT_COLUMNS = Movement._fields
+MOVEMENT_FIELDS = [StockMovement._meta.get_field(name) for name in MOVEMENT_COLUMNS]
+
+
+def _write(
+    movements: list[Movement],
+    *,
+    actor: Actor,
+    reason: str,
+    reference: str,
+    returning: bool = False,
+) -> tuple[datetime, list[int]]:
+    """Apply each movement to its locked record and append the movements to the ledger.
+
+    Return the time the records and ledger rows carry and, if `returning`, the rows' ids.
+    """
     now = timezone.now()
-    _apply_deltas(movements, updated_at=now)
-    StockMovement.objects.bulk_create(movements)
+    if not movements:
+        return now, []
+    for start in range(0, len(movements), bulk.MAX_ROWS_PER_STATEMENT):
+        # Bounded statements for the rare caller with thousands of rows (opening a catalog).
+        _apply_deltas(movements[start : start + bulk.MAX_ROWS_PER_STATEMENT], updated_at=now)
+    # The rows as plain values (techparts.database.bulk): a StockMovement instance per row,
+    # prepared field by field by bulk_create, costs more than the rest of a 50-line order.
+    ids = insert_rows(
+        StockMovement,
+        columns=MOVEMENT_COLUMNS,
+        rows=movements,
+        shared={
+            "reason": reason,
+            "reference": reference,
+            "source": actor.source,
+            "actor_user_id": actor.user.pk if actor.user is not None else None,
+            "actor_api_key_id": actor.api_key.pk if actor.api_key is not None else None,
+            "actor_name": actor.name,
+            "created_at": now,
+        },
+        returning=returning,
+    )
+    return now, ids
+
+
+def _show_written(
+    records: Iterable[StockRecord], movements: Iterable[Movement], *, updated_at: datetime
+) -> None:
+    """Give in-memory records the counts their movements wrote, for callers that return them."""
     by_product = {record.product_id: record for record in records}
     for movement in movements:
         record = by_product[movement.product_id]
         record.on_hand = movement.on_hand_after
         record.reserved = movement.reserved_after
-        record.updated_at = now
+        record.updated_at = updated_at
 
 
-def _apply_deltas(movements: list[StockMovement], *, updated_at: datetime) -> None:
-    # One UPDATE ... FROM (VALUES ...) for every record, whatever the number of lines:
-    # bulk_update's CASE WHEN per row costs milliseconds of query compilation per line. The
-    # counts move by deltas (like F()) on rows this transaction holds locked, so they end at
-    # the values the ledger rows record. PostgreSQL and SQLite (3.33+) both name the VALUES
-    # columns column1, column2, ...
+def _apply_deltas(movements: list[Movement], *, updated_at: datetime) -> None:
+    # One UPDATE for every record, whatever the number of lines, its deltas read from one JSON
+    # parameter (techparts.database.bulk): bulk_update's CASE WHEN per row costs milliseconds
+    # of query compilation per line. The counts move by deltas (like F()) on rows this
+    # transaction holds locked, so they end at the values the ledger rows record.
     connection = connections[router.db_for_write(StockRecord)]
     quote = connection.ops.quote_name
     table = quote(StockRecord._meta.db_table)
-    rows = ", ".join(["(%s, %s, %s)"] * len(movements))
-    params: list = [connection.ops.adapt_datetimefield_value(updated_at)]
-    for movement in movements:
-        params += [movement.product_id, movement.on_hand_delta, movement.reserved_delta]
+    on_hand, reserved = quote("on_hand"), quote("reserved")
+    source = rows_source(connection, MOVEMENT_FIELDS)
+    columns = dict(zip(MOVEMENT_COLUMNS, source.columns, strict=True))
     # Only quoted model names and placeholders go into the text; the values are parameters.
     sql = (
-        f"UPDATE {table} SET {quote('on_hand')} = {quote('on_hand')} + deltas.column2, "  # noqa: S608
-        f"{quote('reserved')} = {quote('reserved')} + deltas.column3, "
-        f"{quote('updated_at')} = %s "
-        f"FROM (VALUES {rows}) AS deltas "
-        f"WHERE {table}.{quote('product_id')} = deltas.column1"
+        f"UPDATE {table} SET {on_hand} = {on_hand} + deltas.on_hand_delta, "  # noqa: S608
+        f"{reserved} = {reserved} + deltas.reserved_delta, {quote('updated_at')} = %s "
+        f"FROM (SELECT {columns['product_id']} AS product_id, "
+        f"{columns['on_hand_delta']} AS on_hand_delta, "
+        f"{columns['reserved_delta']} AS reserved_delta FROM {source.source}) AS deltas "
+        f"WHERE {table}.{quote('product_id')} = deltas.product_id "
+        # The ids again, as a list the planner can count: it cannot see into the JSON, and
+        # guessing 100 rows it would scan the whole table rather than use the index.
+        f"AND {table}.{quote('product_id')} IN ({', '.join(['%s'] * len(movements))})"
     )
+    params = [
+        connection.ops.adapt_datetimefield_value(updated_at),
+        rows_param(movements),
+        *(movement.product_id for movement in movements),
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 
@@ -195,17 +285,25 @@ def stock_set(
     previous = record.on_hand
     if quantity == previous:
         return StockChange(record=record, previous_on_hand=previous, movement=None)
-    movement = _movement(
-        record,
-        kind=kind,
-        on_hand_delta=quantity - previous,
-        reserved_delta=0,
-        actor=actor,
+    movement = _movement(record, kind=kind, on_hand_delta=quantity - previous, reserved_delta=0)
+    created_at, (movement_id,) = _write(
+        [movement], actor=actor, reason=reason, reference=reference, returning=True
+    )
+    _show_written([record], [movement], updated_at=created_at)
+    row = StockMovement(
+        id=movement_id,
+        **movement._asdict(),
         reason=reason,
         reference=reference,
+        source=actor.source,
+        actor_user=actor.user,
+        actor_api_key=actor.api_key,
+        actor_name=actor.name,
+        created_at=created_at,
     )
-    _write([record], [movement])
-    return StockChange(record=record, previous_on_hand=previous, movement=movement)
+    row._state.adding = False  # the row is stored: saving it again is refused as an update
+    row._state.db = router.db_for_write(StockMovement)
+    return StockChange(record=record, previous_on_hand=previous, movement=row)
 
 
 def _setting_kind(kind: str, *, quantity: int) -> MovementKind:
@@ -270,12 +368,12 @@ def _move_units(
     reference: str,
     kind: str,
     reason: str,
-) -> list[StockMovement]:
+) -> list[Movement]:
     """Move units of a MOVE_UNITS kind (inventory.kinds) for every line, all or none."""
     moving = movement_kind(kind)
     if any(quantity <= 0 for quantity in quantities.values()):
         raise InvalidQuantity("Quantities must be positive.")
-    records = _lock_records(quantities)
+    records = _lock_counts(quantities)
     deltas = _allowed_deltas(moving, records=records, quantities=quantities)
     movements = [
         _movement(
@@ -283,18 +381,15 @@ def _move_units(
             kind=kind,
             on_hand_delta=on_hand_delta,
             reserved_delta=reserved_delta,
-            actor=actor,
-            reason=reason,
-            reference=reference,
         )
         for product_id, (on_hand_delta, reserved_delta) in deltas.items()
     ]
-    _write([records[m.product_id] for m in movements], movements)
+    _write(movements, actor=actor, reason=reason, reference=reference)
     return movements
 
 
 def _allowed_deltas(
-    moving: MovementKind, *, records: Mapping[int, StockRecord], quantities: Mapping[int, int]
+    moving: MovementKind, *, records: Mapping[int, LockedCounts], quantities: Mapping[int, int]
 ) -> dict[int, tuple[int, int]]:
     """Return each line's (on-hand, reserved) deltas in product order, or refuse the lot.
 
@@ -317,7 +412,7 @@ def _allowed_deltas(
 @_in_transaction
 def stock_reserve(
     *, quantities: Mapping[int, int], actor: Actor, reference: str, reason: str = "Order placed"
-) -> list[StockMovement]:
+) -> list[Movement]:
     """Reserve units for an order, all lines or none (InsufficientStock lists every short one)."""
     return _move_units(
         quantities=quantities,
@@ -331,7 +426,7 @@ def stock_reserve(
 @_in_transaction
 def stock_release(
     *, quantities: Mapping[int, int], actor: Actor, reference: str, reason: str = "Order cancelled"
-) -> list[StockMovement]:
+) -> list[Movement]:
     """Give reserved units back to available stock."""
     return _move_units(
         quantities=quantities, actor=actor, reference=reference, kind=Kind.RELEASE, reason=reason
@@ -341,7 +436,7 @@ def stock_release(
 @_in_transaction
 def stock_ship(
     *, quantities: Mapping[int, int], actor: Actor, reference: str, reason: str = "Order shipped"
-) -> list[StockMovement]:
+) -> list[Movement]:
     """Take reserved units out of on-hand stock as they leave with a shipment."""
     return _move_units(
         quantities=quantities, actor=actor, reference=reference, kind=Kind.SHIPMENT, reason=reason
@@ -367,18 +462,13 @@ def stock_open(
     opened = [record for record in records if balances[record.product] != 0]
     movements = [
         _movement(
-            record,
-            kind=Kind.CORRECTION,
-            on_hand_delta=balances[record.product],
-            reserved_delta=0,
-            actor=actor,
-            reason=reason,
-            reference="",
+            record, kind=Kind.CORRECTION, on_hand_delta=balances[record.product], reserved_delta=0
         )
         for record in opened
     ]
     StockRecord.objects.bulk_create(records)
-    _write(opened, movements)
+    written_at, _ = _write(movements, actor=actor, reason=reason, reference="")
+    _show_written(opened, movements, updated_at=written_at)
     return records
 
 

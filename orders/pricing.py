@@ -3,14 +3,14 @@
 Tax, shipping and delivery settings come from techparts.settings; the tax table is TaxRate.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
 
-from orders.models import OrderLine, TaxRate
+from orders.models import TaxRate
 from techparts.money import ZERO, to_cents
 
 
@@ -54,9 +54,9 @@ class OrderTotals:
         return self.subtotal + self.tax + self.shipping
 
 
-def order_totals(lines: Sequence[OrderLine], *, state: str) -> OrderTotals:
-    """Price the lines: subtotal, the state's tax on it, and shipping."""
-    subtotal = sum((line.line_total for line in lines), ZERO)
+def order_totals(line_totals: Iterable[Decimal], *, state: str) -> OrderTotals:
+    """Price an order from its line totals: subtotal, the state's tax on it, and shipping."""
+    subtotal = sum(line_totals, ZERO)
     return OrderTotals(
         subtotal=subtotal,
         tax=order_tax(subtotal=subtotal, rate=tax_rate_for(state=state)),

@@ -8,6 +8,8 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
+from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -23,6 +25,7 @@ from orders.pricing import OrderTotals, line_total, order_estimated_delivery, or
 from orders.rules import MAX_LINES, MAX_QUANTITY
 from techparts.actors import Actor
 from techparts.apikeys.models import ApiKey
+from techparts.database.bulk import insert_rows
 
 
 @dataclass(frozen=True)
@@ -113,18 +116,34 @@ def _check_pending_units_cap(*, actor: Actor, quantities: Mapping[int, int]) -> 
         )
 
 
-def _order_lines(items: Sequence[OrderItem]) -> list[OrderLine]:
+class _Line(NamedTuple):
+    """An order line as stored, in the order of LINE_COLUMNS."""
+
+    position: int
+    product_id: int
+    product_public_id: str
+    sku: str
+    name: str
+    unit_price: Decimal
+    quantity: int
+    line_total: Decimal
+
+
+LINE_COLUMNS = _Line._fields
+
+
+def _order_lines(items: Sequence[OrderItem]) -> list[_Line]:
     """Build the lines, copying each product's id, SKU, name and price as sold."""
     return [
-        OrderLine(
-            position=position,
-            product=item.product,
-            product_public_id=item.product.public_id,
-            sku=item.product.sku,
-            name=item.product.name,
-            unit_price=item.product.price,
-            quantity=item.quantity,
-            line_total=line_total(unit_price=item.product.price, quantity=item.quantity),
+        _Line(
+            position,
+            item.product.pk,
+            item.product.public_id,
+            item.product.sku,
+            item.product.name,
+            item.product.price,
+            item.quantity,
+            line_total(unit_price=item.product.price, quantity=item.quantity),
         )
         for position, item in enumerate(items, start=1)
     ]
@@ -133,7 +152,7 @@ def _order_lines(items: Sequence[OrderItem]) -> list[OrderLine]:
 def _order_insert(
     *,
     customer: Customer,
-    lines: Sequence[OrderLine],
+    lines: Sequence[_Line],
     totals: OrderTotals,
     shipping_address: ShippingAddress,
     actor: Actor,
@@ -164,9 +183,8 @@ def _order_insert(
     )
     order.order_id = format_order_id(year=placed_at.astimezone(UTC).year, number=order.pk)
     Order.objects.filter(pk=order.pk).update(order_id=order.order_id)
-    for line in lines:
-        line.order = order
-    OrderLine.objects.bulk_create(lines)
+    # One INSERT of plain values: bulk_create would build and prepare an instance per line.
+    insert_rows(OrderLine, columns=LINE_COLUMNS, rows=lines, shared={"order_id": order.pk})
     order.items_count = len(lines)
     return order
 
@@ -189,7 +207,7 @@ def order_create(
     _check_stock_records(items, quantities)
     _check_pending_units_cap(actor=actor, quantities=quantities)
     lines = _order_lines(items)
-    totals = order_totals(lines, state=shipping_address.state)
+    totals = order_totals((line.line_total for line in lines), state=shipping_address.state)
     order = _order_insert(
         customer=customer,
         lines=lines,

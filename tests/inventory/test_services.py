@@ -5,6 +5,7 @@ import pytest
 from catalog.services import product_create
 from inventory.errors import InsufficientStock, InvalidQuantity, StockConflict
 from inventory.models import StockMovement, StockRecord
+from inventory.selectors import stock_mismatches
 from inventory.services import (
     stock_adjust,
     stock_open,
@@ -15,6 +16,7 @@ from inventory.services import (
     stock_threshold_set,
 )
 from techparts.actors import Actor
+from techparts.database import bulk
 from techparts.errors import NotFound
 from tests.conftest import stock_of
 from tests.factories import CategoryFactory, ProductFactory, UserFactory
@@ -359,3 +361,37 @@ def test_an_opening_balance_outside_the_range_opens_nothing(balance):
 
     assert not StockRecord.objects.filter(product=product).exists()
     assert ledger_of(product) == []
+
+
+def test_balances_beyond_one_statement_are_each_opened_and_ledgered_in_order(monkeypatch):
+    # Ledger rows are written many to a statement; three statements of two rows here.
+    monkeypatch.setattr(bulk, "MAX_ROWS_PER_STATEMENT", 2)
+    category = CategoryFactory()
+    balances = {
+        product_create(
+            public_id=f"PROD-BATCH-{n:03d}",
+            sku=f"SKU-BATCH-{n:03d}",
+            name=f"Batch part {n}",
+            category=category,
+            manufacturer="Acme",
+            price=Decimal("1.00"),
+        ): balance
+        for n, balance in enumerate([3, 0, 7, 1, 9999, 2, 5])
+    }
+
+    records = stock_open(balances=balances, actor=Actor.system(), reason="Opening count")
+
+    assert [(r.product.public_id, r.on_hand, r.reserved) for r in records] == [
+        (product.public_id, balance, 0) for product, balance in balances.items()
+    ]
+    rows = StockMovement.objects.order_by("id")
+    assert [(r.product.public_id, r.kind, r.on_hand_delta, r.on_hand_after) for r in rows] == [
+        (product.public_id, Kind.CORRECTION, balance, balance)
+        for product, balance in balances.items()
+        if balance
+    ]
+    assert {(r.reason, r.source, r.actor_name) for r in rows} == {
+        ("Opening count", "system", "system")
+    }
+    assert [stock_of(product).on_hand for product in balances] == list(balances.values())
+    assert stock_mismatches() == []

@@ -7,9 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from inventory.models import StockMovement, StockRecord
+from inventory.models import MAX_ON_HAND, StockMovement, StockRecord
 from inventory.services import stock_set
-from orders.models import Order
+from orders.models import Order, OrderLine
 from orders.services import order_ship
 from techparts.actors import Actor
 from techparts.idempotency.models import IdempotencyRecord
@@ -409,6 +409,55 @@ def test_an_order_costs_the_same_fixed_number_of_queries_at_1_and_50_lines(
     assert response.json()["items_count"] == lines
     assert [stock_of(product).reserved for product in products] == [2] * lines
     assert StockMovement.objects.filter(kind="reservation").count() == lines
+
+
+# Names with quotes, backslashes, JSON and SQL syntax and characters beyond ASCII, and the
+# extremes of price: the lines and the ledger rows go to the database as one JSON parameter.
+AS_SOLD = [
+    ("PROD-TRICKY-001", "Radeon \"Pro\" \\ W7900 '48GB' [x]; --", Decimal("99999999.99"), 1),
+    ("PROD-TRICKY-002", 'Carte mère Ünïcode 💾 {"a": [1]} €', Decimal("0.01"), 999),
+    ("PROD-TRICKY-003", "123", Decimal("1234.50"), 3),
+]
+
+
+def test_order_lines_and_ledger_rows_store_every_line_exactly_as_sold(api, customer, ca_tax):
+    products = [
+        ProductFactory(public_id=public_id, name=name, price=price, stock=MAX_ON_HAND)
+        for public_id, name, price, _ in AS_SOLD
+    ]
+    body = order_body(*[(public_id, quantity) for public_id, _, _, quantity in AS_SOLD])
+
+    created = api.post("/v1/orders", body, format="json")
+
+    assert created.status_code == 201, created.content
+    assert created.json()["subtotal"] == 100003713.48
+    order = api.get(f"/v1/orders/{created.json()['order_id']}").json()
+    assert [
+        (item["product_id"], item["sku"], item["name"], item["unit_price"], item["quantity"])
+        for item in order["items"]
+    ] == [
+        (public_id, product.sku, name, float(price), quantity)
+        for (public_id, name, price, quantity), product in zip(AS_SOLD, products, strict=True)
+    ]
+    assert [item["line_total"] for item in order["items"]] == [99999999.99, 9.99, 3703.5]
+    stored = OrderLine.objects.filter(order__order_id=order["order_id"]).order_by("position")
+    assert [(line.position, line.unit_price, line.line_total) for line in stored] == [
+        (1, Decimal("99999999.99"), Decimal("99999999.99")),
+        (2, Decimal("0.01"), Decimal("9.99")),
+        (3, Decimal("1234.50"), Decimal("3703.50")),
+    ]
+    rows = StockMovement.objects.filter(reference=order["order_id"]).order_by("id")
+    assert [
+        (row.product_id, row.kind, row.on_hand_delta, row.reserved_delta, row.reserved_after)
+        for row in rows
+    ] == [
+        (product.pk, "reservation", 0, quantity, quantity)
+        for product, (*_, quantity) in zip(products, AS_SOLD, strict=True)
+    ]
+    assert {(row.source, row.actor_name, row.reason) for row in rows} == {
+        ("api", "api_user_12345", "Order placed")
+    }
+    assert [stock_of(product).reserved for product in products] == [1, 999, 3]
 
 
 @pytest.mark.parametrize("product_id", [" PROD-PAD-001", "PROD-PAD-001\t", "PROD-PAD-001 "])

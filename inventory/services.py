@@ -22,6 +22,7 @@ from inventory.rules import is_available
 from techparts.actors import Actor
 from techparts.database import bulk
 from techparts.database.bulk import insert_rows, rows_param, rows_source
+from techparts.database.compiled import CompiledValues
 from techparts.errors import NotFound
 
 P = ParamSpec("P")
@@ -82,23 +83,44 @@ def _locking() -> QuerySet[StockRecord]:
     return StockRecord.objects.order_by("product_id").select_for_update(of=("self",), no_key=True)
 
 
-def _lock_records(
-    product_ids: Iterable[int] | None = None, *, sku: str | None = None
-) -> dict[int, StockRecord]:
-    """Lock stock records as model instances, with their products (the API answers with them)."""
-    # The product only names itself in answers and refusals.
-    records = _locking().select_related("product").only(*LOCKED_RECORD_FIELDS)
+def _lock_record(*, product_id: int | None = None, sku: str | None = None) -> StockRecord:
+    """Lock one stock record, by product id or SKU, as a model instance with its product.
+
+    The product only names itself in answers and refusals. One read compiled once per thread
+    (a stock sync's hot path); the instances are built as the ORM builds them.
+    """
+    alias = router.db_for_write(StockRecord)
     if sku is not None:
-        found = {record.product_id: record for record in records.filter(product__sku=sku)}
-        if not found:
+        rows = _LOCK_BY_SKU.rows(using=alias, sku=sku)
+        if not rows:
             raise NotFound(f"SKU '{sku}' does not exist in inventory system")
-        return found
-    ids = set(product_ids or ())
-    found = {record.product_id: record for record in records.filter(product_id__in=ids)}
-    missing = ids - set(found)
-    if missing:
-        raise NotFound(f"No stock record for product id(s) {sorted(missing)}.")
-    return found
+    else:
+        rows = _LOCK_BY_PRODUCT.rows(using=alias, product_id=product_id)
+        if not rows:
+            raise NotFound(f"No stock record for product id(s) [{product_id}].")
+    (row,) = rows
+    record = StockRecord.from_db(alias, _RECORD_FIELDS, [row[name] for name in _RECORD_FIELDS])
+    record.product = Product.from_db(
+        alias,
+        ["id", *_PRODUCT_FIELDS],
+        [row["product_id"], *(row[f"product__{name}"] for name in _PRODUCT_FIELDS)],
+    )
+    return record
+
+
+_RECORD_FIELDS = [name for name in LOCKED_RECORD_FIELDS if not name.startswith("product__")]
+_PRODUCT_FIELDS = [
+    name.removeprefix("product__") for name in LOCKED_RECORD_FIELDS if name.startswith("product__")
+]
+_LOCK_BY_SKU = CompiledValues(
+    lambda sku: _locking().filter(product__sku=sku).values(*LOCKED_RECORD_FIELDS),
+    "sku",
+)
+_LOCK_BY_PRODUCT = CompiledValues(
+    lambda product_id: _locking().filter(product_id=product_id).values(*LOCKED_RECORD_FIELDS),
+    "product_id",
+    integers=("product_id",),
+)
 
 
 class ProductNames(NamedTuple):
@@ -279,7 +301,7 @@ def stock_set(
     setting = _setting_kind(kind, quantity=quantity)
     if (product_id is None) == (sku is None):
         raise TypeError("stock_set() takes exactly one of product_id and sku")
-    (record,) = _lock_records(None if sku is not None else [product_id], sku=sku).values()
+    record = _lock_record(product_id=product_id, sku=sku)
     _check_expected(record, expected_quantity=expected_quantity)
     _raise(setting.refusal(record, quantity))
     previous = record.on_hand
@@ -344,7 +366,7 @@ def stock_adjust(
     kind: str = Kind.CORRECTION,
 ) -> StockChange:
     """Add `delta` (may be negative) to on-hand, under the same rules as `stock_set`."""
-    record = _lock_records([product_id])[product_id]
+    record = _lock_record(product_id=product_id)
     if record.on_hand + delta < 0:
         raise InvalidQuantity(
             f"Cannot remove {-delta} units of '{record.product.sku}': "

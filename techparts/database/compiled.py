@@ -17,27 +17,43 @@ from django.db.models.query import ValuesIterable
 
 
 class Marker(str):
-    """Stands for a value while a CompiledValues query is compiled (see AnyOf)."""
+    """Stands for a text value while a CompiledValues query is compiled (see AnyOf)."""
+
+
+class IntegerMarker(int):
+    """Stands for an integer value while a CompiledValues query is compiled.
+
+    A random 62-bit number: fields turn it into a plain int, found again by its value.
+    """
 
 
 class CompiledValues:
     """A `.values()` or `.values_list()` queryset of fixed shape, compiled once, run with new values.
 
     `build(**markers)` must return the same queryset for any values, using each value as-is
-    (an exact lookup, not inside LIKE or a list): compiling refuses anything else. `bind`
-    names, per value, a function `(connection, value) -> parameter` for values that an
-    expression binds in a form of its own (e.g. AnyOf's list).
+    (an exact lookup, not inside LIKE or a list): compiling refuses anything else. Values are
+    text unless named in `integers`. `bind` names, per value, a function
+    `(connection, value) -> parameter` for values that an expression binds in a form of its
+    own (e.g. AnyOf's list).
     """
 
     def __init__(
         self,
         build: Callable[..., QuerySet],
         *names: str,
+        integers: tuple[str, ...] = (),
         bind: dict[str, Callable[[Any, Any], Any]] | None = None,
     ) -> None:
         self._build = build
         self._names = names
         self._bind = bind or {}
+        self._markers: dict[str, Any] = {
+            name: IntegerMarker(secrets.randbits(62))
+            if name in integers
+            else Marker(f"compiled:{name}:{secrets.token_hex(8)}")
+            for name in names
+        }
+        self._model_class = None
         # Per thread: a compiler holds its thread's connection.
         self._local = threading.local()
 
@@ -63,14 +79,12 @@ class CompiledValues:
         return [dict(zip(columns, row, strict=True)) for row in rows]
 
     def _model(self):
-        model = getattr(self, "_model_class", None)
-        if model is None:
-            placeholders = {name: Marker(name) for name in self._names}
-            model = self._model_class = self._build(**placeholders).model
-        return model
+        if self._model_class is None:
+            self._model_class = self._build(**self._markers).model
+        return self._model_class
 
     def _compile(self, alias: str) -> tuple:
-        markers = {name: Marker(f"compiled:{name}:{secrets.token_hex(8)}") for name in self._names}
+        markers = self._markers
         queryset = self._build(**markers).using(alias)
         query = queryset.query
         if query.selected is None and not query.values_select:
@@ -78,11 +92,15 @@ class CompiledValues:
         compiler = query.get_compiler(alias)
         sql, params = compiler.as_sql()
         slots = []
-        by_marker = {marker: name for name, marker in markers.items()}
+        by_marker = {(type(m) is IntegerMarker, m): name for name, m in markers.items()}
+        texts = [marker for marker in markers.values() if isinstance(marker, Marker)]
         for index, param in enumerate(params):
-            if isinstance(param, Marker) and param in by_marker:
-                slots.append((index, by_marker.pop(param)))
-            elif isinstance(param, str) and any(marker in param for marker in markers.values()):
+            if isinstance(param, (str, int)) and not isinstance(param, bool):
+                found = by_marker.pop((not isinstance(param, str), param), None)
+                if found is not None:
+                    slots.append((index, found))
+                    continue
+            if isinstance(param, str) and any(marker in param for marker in texts):
                 raise ValueError(f"a value is transformed in the SQL, not bound as-is: {param!r}")
         if by_marker:
             raise ValueError(f"values not found in the SQL: {sorted(by_marker.values())}")

@@ -51,6 +51,17 @@ def test_a_compiled_values_list_binds_a_list_and_a_value_each_run():
     assert BY_IDS.rows(ids=[], name="Twin") == []
 
 
+def test_integer_values_are_bound_to_integer_fields():
+    by_id = CompiledValues(
+        lambda pk: Product.objects.filter(pk=pk).values("sku"), "pk", integers=("pk",)
+    )
+    first, second = ProductFactory.create_batch(2)
+
+    assert by_id.rows(pk=first.pk) == [{"sku": first.sku}]
+    assert by_id.rows(pk=second.pk) == [{"sku": second.sku}]
+    assert by_id.rows(pk=10**9) == []
+
+
 def test_a_value_the_sql_transforms_is_refused_at_compile_time():
     contains = CompiledValues(
         lambda text: Product.objects.filter(name__icontains=text).values("id"), "text"

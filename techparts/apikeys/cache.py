@@ -55,6 +55,14 @@ def _add_stamp(prefix: str) -> None:
         client.set(_stamp_key(prefix), secrets.token_hex(8), nx=True)
 
 
+def _drop_stamp(prefix: str) -> None:
+    client = redis_client()
+    if client is None:
+        cache.delete(_stamp_key(prefix))
+    else:
+        client.delete(_stamp_key(prefix))
+
+
 def _bump(prefixes: list[str]) -> None:
     for prefix in prefixes:
         _entries.pop(prefix, None)
@@ -99,7 +107,13 @@ def cached_key_row(prefix: str, load: Callable[[str], dict[str, Any] | None]) ->
         _add_stamp(prefix)
         stamp = _get_stamp(prefix)
     row = load(prefix)
-    if row is None or stamp is None:
+    if row is None:
+        # No such key: leave no stamp behind, or made-up prefixes would fill the shared store.
+        # Dropping a stamp is always safe: without one, the next use reloads the row.
+        _entries.pop(prefix, None)
+        _drop_stamp(prefix)
+        return None
+    if stamp is None:
         _entries.pop(prefix, None)
         return row
     if len(_entries) >= MAX_ENTRIES:

@@ -13,6 +13,7 @@ import urllib.request
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
@@ -133,6 +134,17 @@ def _status(port: int, path: str, key: str) -> int:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
+
+
+def test_made_up_keys_leave_nothing_in_the_shared_store(api_client):
+    # Unauthenticated callers choose the prefixes: none may grow the store by a stamp.
+    prefixes = [f"{n:08x}" for n in range(0xA0000000, 0xA0000000 + 50)]
+
+    for prefix in prefixes:
+        api_client.credentials(HTTP_AUTHORIZATION=f"Bearer tp_{prefix}_{'s' * 43}")
+        assert api_client.get("/v1/products").status_code == 401
+
+    assert cache.get_many([f"apikey:stamp:{prefix}" for prefix in prefixes]) == {}
 
 
 @pytest.mark.postgres

@@ -23,7 +23,9 @@ from techparts.csv_export import (
 )
 from techparts.database.keyset import keyset_chunks
 
-CHUNK_SIZE = 2000
+# Rows per query: each chunk costs a plan and two round trips, and holds its lines in memory
+# (about 2 MB at 10,000 rows, so an export's peak stays near 15 MB whatever its length).
+CHUNK_SIZE = 10000
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # (header, value, kind): the value is a field path or an expression; kind says how it is written.
 COLUMNS = [

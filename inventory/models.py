@@ -114,7 +114,9 @@ class StockMovement(models.Model):
         related_name="stock_movements",
     )
     actor_name = models.CharField(max_length=150, db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Indexed with the id in the default order (Meta.indexes): the export and the change list
+    # read the ledger newest first in keyset chunks that must seek, not sort.
+    created_at = models.DateTimeField(auto_now_add=True)
 
     objects = StockMovementQuerySet.as_manager()
 
@@ -123,7 +125,10 @@ class StockMovement(models.Model):
         verbose_name_plural = "stock history"
         ordering = ["-created_at", "-id"]
         permissions = [("export_movements", "Can export the stock history as CSV")]
-        indexes = [models.Index(fields=["product", "-created_at"])]
+        indexes = [
+            models.Index(fields=["product", "-created_at"]),
+            models.Index(fields=["-created_at", "-id"], name="movement_newest_first"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(reserved_after__lte=F("on_hand_after")),

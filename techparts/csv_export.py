@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 
-from django.db.models import Expression, Func
+from django.db.models import Func
 from django.db.models.fields import TextField
 from django.http import StreamingHttpResponse
 
@@ -113,44 +113,68 @@ NEEDS_NEUTRALISING_PG_PATTERN = (
 )
 
 
-class CsvTextCell(Func):
-    """A text column as a quoted, neutralised CSV cell: what csv_lines writes for a str."""
+# What sends a row down CsvLine's checked path: a piece a formula starts, or a double quote
+# (which the plain path would have to double in every cell).
+NEEDS_CHECKING_PG_PATTERN = f'{NEEDS_NEUTRALISING_PG_PATTERN}|"'
+
+
+class CsvCell(Func):
+    """A value as one CSV cell built by PostgreSQL; subclasses say how its content is written."""
 
     output_field = TextField()
 
+    def __init__(self, expression, **extra):
+        super().__init__(expression, **extra)
+
+    def content_sql(self, compiler, *, checked: bool) -> tuple[str, tuple]:
+        """Return the cell's content unquoted, '' for NULL (csv_lines writes None so).
+
+        checked=False may skip the work only text holding a double quote or a piece a
+        formula starts needs: the caller has ruled both out.
+        """
+        raise NotImplementedError
+
     def as_sql(self, compiler, connection, **extra_context):
+        content, params = self.content_sql(compiler, checked=True)
+        return f"""('"' || {content} || '"')""", params
+
+
+class CsvTextCell(CsvCell):
+    """A text column as a quoted, neutralised CSV cell: what csv_lines writes for a str."""
+
+    def content_sql(self, compiler, *, checked: bool) -> tuple[str, tuple]:
         text, params = compiler.compile(self.source_expressions[0])
+        if not checked:
+            return f"COALESCE({text}, '')", tuple(params)
         # The cheap exact test first: most cells have no piece a formula starts, and the
         # lookaround pattern costs several times more per cell.
         sql = (
-            f"""('"' || replace(CASE WHEN ({text}) ~ %s """
-            f"""THEN regexp_replace(({text}), %s, '''', 'g') ELSE ({text}) END, """
-            """'"', '""') || '"')"""
+            f"COALESCE(replace(CASE WHEN ({text}) ~ %s "
+            f"THEN regexp_replace(({text}), %s, '''', 'g') ELSE ({text}) END, "
+            """'"', '""'), '')"""
         )
         patterns = (NEEDS_NEUTRALISING_PG_PATTERN, NEUTRALISE_PG_PATTERN)
         return sql, (*params, patterns[0], *params, patterns[1], *params)
 
-    def quoted_sql(self, compiler) -> tuple[str, tuple]:
-        """Return the cell quoted but not neutralised (for text known to need no `'`)."""
-        text, params = compiler.compile(self.source_expressions[0])
-        return f"""('"' || replace(({text}), '"', '""') || '"')""", tuple(params)
 
-
-class CsvNumberCell(Func):
+class CsvNumberCell(CsvCell):
     """An integer or decimal column as a quoted CSV cell: what csv_lines writes for a number."""
 
-    template = "('\"' || (%(expressions)s)::text || '\"')"
-    output_field = TextField()
+    def content_sql(self, compiler, *, checked: bool) -> tuple[str, tuple]:
+        number, params = compiler.compile(self.source_expressions[0])
+        return f"COALESCE(({number})::text, '')", tuple(params)
 
 
-class CsvUtcTimeCell(Func):
+class CsvUtcTimeCell(CsvCell):
     """A timestamp as a quoted `YYYY-MM-DDTHH:MM:SSZ` cell in UTC (strftime's %Y-%m-%dT%H:%M:%SZ)."""
 
-    template = (
-        "('\"' || to_char(%(expressions)s AT TIME ZONE 'UTC', "
-        '\'YYYY-MM-DD"T"HH24:MI:SS"Z"\') || \'"\')'
-    )
-    output_field = TextField()
+    def content_sql(self, compiler, *, checked: bool) -> tuple[str, tuple]:
+        time, params = compiler.compile(self.source_expressions[0])
+        sql = (
+            f"COALESCE(to_char(({time}) AT TIME ZONE 'UTC', "
+            """'YYYY-MM-DD"T"HH24:MI:SS"Z"'), '')"""
+        )
+        return sql, tuple(params)
 
 
 class CsvLine(Func):
@@ -162,34 +186,32 @@ class CsvLine(Func):
 
     output_field = TextField()
 
-    def __init__(self, *cells: Expression, **extra):
+    def __init__(self, *cells: CsvCell, **extra):
         super().__init__(*cells, **extra)
 
     def as_sql(self, compiler, connection, **extra_context):
-        checked, checked_params = self._line(compiler, plain=False)
+        checked, checked_params = self._line(compiler, checked=True)
         texts = [cell for cell in self.source_expressions if isinstance(cell, CsvTextCell)]
         if not texts:
-            return f"({checked} || chr(13) || chr(10))", checked_params
+            return checked, checked_params
         # One test per row instead of one per cell: a piece a formula starts in any text cell
-        # is one in the cells joined by commas too (a comma is a separator), so when the
-        # joined text has none, no cell needs neutralising and plain quoting is the same.
+        # is one in the cells joined by commas too (a comma is a separator). Rows with neither
+        # such a piece nor a double quote (nearly all) take the plain line, cells as they are.
         compiled = [compiler.compile(text.source_expressions[0]) for text in texts]
         joined, joined_params = zip(*compiled, strict=True)
-        plain, plain_params = self._line(compiler, plain=True)
+        plain, plain_params = self._line(compiler, checked=False)
         sql = (
-            f"(CASE WHEN concat_ws(',', {', '.join(joined)}) ~ %s THEN {checked} "
-            f"ELSE {plain} END || chr(13) || chr(10))"
+            f"(CASE WHEN concat_ws(',', {', '.join(joined)}) ~ %s THEN {checked} ELSE {plain} END)"
         )
         params = [p for part in joined_params for p in part]
-        return sql, (*params, NEEDS_NEUTRALISING_PG_PATTERN, *checked_params, *plain_params)
+        return sql, (*params, NEEDS_CHECKING_PG_PATTERN, *checked_params, *plain_params)
 
-    def _line(self, compiler, *, plain: bool) -> tuple[str, list]:
+    def _line(self, compiler, *, checked: bool) -> tuple[str, list]:
+        # One concat_ws of the cells' contents costs PostgreSQL much less per row than quoting
+        # each cell and joining them with ||. No content is NULL, so concat_ws skips none.
         parts, params = [], []
         for cell in self.source_expressions:
-            if plain and isinstance(cell, CsvTextCell):
-                sql, cell_params = cell.quoted_sql(compiler)
-            else:
-                sql, cell_params = compiler.compile(cell)
+            sql, cell_params = cell.content_sql(compiler, checked=checked)
             parts.append(sql)
             params.extend(cell_params)
-        return " || ',' || ".join(parts), params
+        return f"""('"' || concat_ws('","', {", ".join(parts)}) || %s)""", [*params, '"\r\n']

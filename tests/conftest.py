@@ -11,6 +11,7 @@ from techparts.apikeys.scopes import ALL_SCOPES
 from techparts.apikeys.services import api_key_create
 from techparts.roles import ensure_groups
 from tests.factories import UserFactory
+from tests.servers import redis_server
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 
@@ -99,3 +100,10 @@ def manager(inventory_groups):
     user = UserFactory(username="manager")
     user.groups.add(inventory_groups[MANAGERS])
     return user
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A throwaway redis-server's URL (tests using it skip when redis-server is missing)."""
+    with redis_server(tmp_path) as url:
+        yield url

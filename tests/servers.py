@@ -73,3 +73,25 @@ def gunicorn_servers(env: dict[str, str], count: int) -> Iterator[list[int]]:
             process.terminate()
         for process in processes:
             process.wait(timeout=30)
+
+
+@contextmanager
+def redis_server(cwd: Path) -> Iterator[str]:
+    """Run a throwaway redis-server on a free port (no persistence) and yield its URL."""
+    port = free_port()
+    redis = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        redis.terminate()
+        redis.wait(timeout=30)
+
+
+def database_url(settings_dict: dict) -> str:
+    """Return the URL of the test database, for app processes started by a test."""
+    db = settings_dict
+    return f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"

@@ -17,21 +17,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 from catalog.models import Product
 from inventory.models import StockMovement, StockRecord
 from orders.models import Customer, Order, OrderLine
+from shop.selectors import PRODUCT_ROW_FIELDS
 from techparts.actors import SOURCE_API
 
-# The columns the product endpoints render (their related products aside), read in one query.
+# The columns the product endpoints render (their related products aside), read in one query:
+# the selector's own list, with the stock counts in place of `available`.
 PRODUCT_FIELDS = (
-    "public_id",
-    "sku",
-    "name",
-    "category__slug",
-    "manufacturer",
-    "price",
-    "currency",
-    "specifications",
-    "warranty",
-    "created_at",
-    "updated_at",
+    *(name for name in PRODUCT_ROW_FIELDS if name != "available"),
     "stock__on_hand",
     "stock__reserved",
 )

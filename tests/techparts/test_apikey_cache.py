@@ -6,7 +6,6 @@ code do; the last one runs two gunicorn processes sharing Redis, as production d
 """
 
 import shutil
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -21,7 +20,7 @@ from django.utils import timezone
 from techparts.apikeys.models import ApiKey
 from techparts.apikeys.services import api_key_revoke
 from tests.factories import ProductFactory, UserFactory
-from tests.servers import free_port, gunicorn_servers
+from tests.servers import database_url, gunicorn_servers
 from tests.techparts.test_production import PRODUCTION_ENV
 
 pytestmark = pytest.mark.django_db
@@ -150,43 +149,29 @@ def test_made_up_keys_leave_nothing_in_the_shared_store(api_client):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server not installed")
-def test_processes_sharing_redis_see_a_change_at_once(make_api_key, tmp_path):
-    redis_port = free_port()
-    redis = subprocess.Popen(
-        ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", ""],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-    )
-    redis_url = f"redis://127.0.0.1:{redis_port}/0"
-    db = connection.settings_dict
+def test_processes_sharing_redis_see_a_change_at_once(make_api_key, redis_url):
     env = {
         **PRODUCTION_ENV,
         "HTTPS": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": (
-            f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        ),
+        "DATABASE_URL": database_url(connection.settings_dict),
         "REDIS_URL": redis_url,
         "API_RATE_LIMIT_READ": "",
         # No time bound to fall back on: only the stamps can make the change visible.
         "API_KEY_CACHE_SECONDS": "3600",
     }
-    try:
-        path = f"/v1/products/{ProductFactory().public_id}"
-        scoped, scoped_raw = make_api_key(scopes=["products:read", "orders:read"])
-        revoked, revoked_raw = make_api_key(scopes=["products:read"])
-        with gunicorn_servers(env, count=2) as ports:
-            for port in ports * 2:  # warm both keys in both processes
-                assert _status(port, path, scoped_raw) == 200
-                assert _status(port, path, revoked_raw) == 200
+    path = f"/v1/products/{ProductFactory().public_id}"
+    scoped, scoped_raw = make_api_key(scopes=["products:read", "orders:read"])
+    revoked, revoked_raw = make_api_key(scopes=["products:read"])
+    with gunicorn_servers(env, count=2) as ports:
+        for port in ports * 2:  # warm both keys in both processes
+            assert _status(port, path, scoped_raw) == 200
+            assert _status(port, path, revoked_raw) == 200
 
-            with override_settings(REDIS_URL=redis_url):
-                api_key_revoke(key=revoked)
-                scoped.scopes = ["orders:read"]
-                scoped.save()
+        with override_settings(REDIS_URL=redis_url):
+            api_key_revoke(key=revoked)
+            scoped.scopes = ["orders:read"]
+            scoped.save()
 
-            assert [_status(port, path, revoked_raw) for port in ports] == [401, 401]
-            assert [_status(port, path, scoped_raw) for port in ports] == [403, 403]
-    finally:
-        redis.terminate()
-        redis.wait(timeout=30)
+        assert [_status(port, path, revoked_raw) for port in ports] == [401, 401]
+        assert [_status(port, path, scoped_raw) for port in ports] == [403, 403]

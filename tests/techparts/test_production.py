@@ -14,7 +14,7 @@ from django.db import connection
 from django.test import Client
 
 from tests.factories import ProductFactory
-from tests.servers import ROOT, free_port, gunicorn_servers
+from tests.servers import ROOT, database_url, gunicorn_servers
 
 PRODUCTION_ENV = {
     "PATH": os.environ["PATH"],
@@ -94,38 +94,25 @@ def _status(url: str, key: str) -> int:
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server not installed")
-def test_two_app_processes_sharing_redis_enforce_one_limit(make_api_key, tmp_path):
-    redis_port = free_port()
-    redis = subprocess.Popen(
-        ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", ""],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-    )
-    db = connection.settings_dict
+def test_two_app_processes_sharing_redis_enforce_one_limit(make_api_key, redis_url):
     env = {
         **PRODUCTION_ENV,
         "HTTPS": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": (
-            f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        ),
-        "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "DATABASE_URL": database_url(connection.settings_dict),
+        "REDIS_URL": redis_url,
         "API_RATE_LIMIT_READ": "6/day",
     }
-    try:
-        product = ProductFactory()
-        _, key = make_api_key(scopes=["products:read"])
-        with gunicorn_servers(env, count=2) as ports:
-            statuses = [
-                _status(f"http://127.0.0.1:{ports[i % 2]}/v1/products/{product.public_id}", key)
-                for i in range(10)
-            ]
+    product = ProductFactory()
+    _, key = make_api_key(scopes=["products:read"])
+    with gunicorn_servers(env, count=2) as ports:
+        statuses = [
+            _status(f"http://127.0.0.1:{ports[i % 2]}/v1/products/{product.public_id}", key)
+            for i in range(10)
+        ]
 
-        assert sorted(statuses) == [200] * 6 + [429] * 4
-        assert statuses[:6] == [200] * 6  # both processes counted into one budget
-    finally:
-        redis.terminate()
-        redis.wait(timeout=30)
+    assert sorted(statuses) == [200] * 6 + [429] * 4
+    assert statuses[:6] == [200] * 6  # both processes counted into one budget
 
 
 def test_test_settings_only_relax_https_and_rate_limits():

@@ -130,21 +130,6 @@ def standby():
         shutil.rmtree(work, ignore_errors=True)
 
 
-@pytest.fixture
-def redis_url(tmp_path):
-    port = free_port()
-    redis = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        redis.terminate()
-        redis.wait(timeout=30)
-
-
 def test_reads_see_the_replica_except_an_owner_that_just_wrote(standby, redis_url, make_api_key):
     db = connection.settings_dict
     product = ProductFactory(name="Old name", stock=10)

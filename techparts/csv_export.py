@@ -15,8 +15,6 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 
-from django.db.models import Func
-from django.db.models.fields import TextField
 from django.http import StreamingHttpResponse
 
 # What a spreadsheet may run as a formula when a cell, or a piece of it, starts with it.
@@ -94,10 +92,10 @@ def csv_response(lines: Iterable[str], *, filename: str) -> StreamingHttpRespons
     )
 
 
-# neutralise() as one PostgreSQL regular expression, so a large export can build its lines in
-# the database (see CsvLine). A piece starts at the beginning or right after a separator
-# (lookbehind), and gets a `'` if it starts with a formula character or with blanks and then
-# a visible one (lookahead). `-` goes last in each bracket, where it is literal.
+# neutralise() as one PostgreSQL regular expression, so a large export can defuse its cells in
+# the database (inventory.exports, where COPY writes the lines). A piece starts at the beginning
+# or right after a separator (lookbehind), and gets a `'` if it starts with a formula character
+# or with blanks and then a visible one (lookahead). `-` goes last in each bracket, where it is literal.
 _VISIBLE_FORMULA_START = "".join(sorted(FORMULA_START - set(BLANKS)))
 NEUTRALISE_PG_PATTERN = (
     f"(?:^|(?<=[{SEPARATORS}]))"
@@ -111,107 +109,3 @@ NEEDS_NEUTRALISING_PG_PATTERN = (
     f"(^|[{SEPARATORS}])([{''.join(sorted(FORMULA_START & set(BLANKS)))}]"
     f"|[{BLANKS}]*[{_VISIBLE_FORMULA_START.replace('-', '')}-])"
 )
-
-
-# What sends a row down CsvLine's checked path: a piece a formula starts, or a double quote
-# (which the plain path would have to double in every cell).
-NEEDS_CHECKING_PG_PATTERN = f'{NEEDS_NEUTRALISING_PG_PATTERN}|"'
-
-
-class CsvCell(Func):
-    """A value as one CSV cell built by PostgreSQL; subclasses say how its content is written."""
-
-    output_field = TextField()
-
-    def __init__(self, expression, **extra):
-        super().__init__(expression, **extra)
-
-    def content_sql(self, compiler, *, checked: bool) -> tuple[str, tuple]:
-        """Return the cell's content unquoted, '' for NULL (csv_lines writes None so).
-
-        checked=False may skip the work only text holding a double quote or a piece a
-        formula starts needs: the caller has ruled both out.
-        """
-        raise NotImplementedError
-
-    def as_sql(self, compiler, connection, **extra_context):
-        content, params = self.content_sql(compiler, checked=True)
-        return f"""('"' || {content} || '"')""", params
-
-
-class CsvTextCell(CsvCell):
-    """A text column as a quoted, neutralised CSV cell: what csv_lines writes for a str."""
-
-    def content_sql(self, compiler, *, checked: bool) -> tuple[str, tuple]:
-        text, params = compiler.compile(self.source_expressions[0])
-        if not checked:
-            return f"COALESCE({text}, '')", tuple(params)
-        # The cheap exact test first: most cells have no piece a formula starts, and the
-        # lookaround pattern costs several times more per cell.
-        sql = (
-            f"COALESCE(replace(CASE WHEN ({text}) ~ %s "
-            f"THEN regexp_replace(({text}), %s, '''', 'g') ELSE ({text}) END, "
-            """'"', '""'), '')"""
-        )
-        patterns = (NEEDS_NEUTRALISING_PG_PATTERN, NEUTRALISE_PG_PATTERN)
-        return sql, (*params, patterns[0], *params, patterns[1], *params)
-
-
-class CsvNumberCell(CsvCell):
-    """An integer or decimal column as a quoted CSV cell: what csv_lines writes for a number."""
-
-    def content_sql(self, compiler, *, checked: bool) -> tuple[str, tuple]:
-        number, params = compiler.compile(self.source_expressions[0])
-        return f"COALESCE(({number})::text, '')", tuple(params)
-
-
-class CsvUtcTimeCell(CsvCell):
-    """A timestamp as a quoted `YYYY-MM-DDTHH:MM:SSZ` cell in UTC (strftime's %Y-%m-%dT%H:%M:%SZ)."""
-
-    def content_sql(self, compiler, *, checked: bool) -> tuple[str, tuple]:
-        time, params = compiler.compile(self.source_expressions[0])
-        sql = (
-            f"COALESCE(to_char(({time}) AT TIME ZONE 'UTC', "
-            """'YYYY-MM-DD"T"HH24:MI:SS"Z"'), '')"""
-        )
-        return sql, tuple(params)
-
-
-class CsvLine(Func):
-    """One whole CSV line (cells joined by commas, CRLF at the end) built by PostgreSQL.
-
-    Byte for byte what csv_lines yields for the same values (tests compare both on hostile
-    text), so a large export need not turn every row into Python objects.
-    """
-
-    output_field = TextField()
-
-    def __init__(self, *cells: CsvCell, **extra):
-        super().__init__(*cells, **extra)
-
-    def as_sql(self, compiler, connection, **extra_context):
-        checked, checked_params = self._line(compiler, checked=True)
-        texts = [cell for cell in self.source_expressions if isinstance(cell, CsvTextCell)]
-        if not texts:
-            return checked, checked_params
-        # One test per row instead of one per cell: a piece a formula starts in any text cell
-        # is one in the cells joined by commas too (a comma is a separator). Rows with neither
-        # such a piece nor a double quote (nearly all) take the plain line, cells as they are.
-        compiled = [compiler.compile(text.source_expressions[0]) for text in texts]
-        joined, joined_params = zip(*compiled, strict=True)
-        plain, plain_params = self._line(compiler, checked=False)
-        sql = (
-            f"(CASE WHEN concat_ws(',', {', '.join(joined)}) ~ %s THEN {checked} ELSE {plain} END)"
-        )
-        params = [p for part in joined_params for p in part]
-        return sql, (*params, NEEDS_CHECKING_PG_PATTERN, *checked_params, *plain_params)
-
-    def _line(self, compiler, *, checked: bool) -> tuple[str, list]:
-        # One concat_ws of the cells' contents costs PostgreSQL much less per row than quoting
-        # each cell and joining them with ||. No content is NULL, so concat_ws skips none.
-        parts, params = [], []
-        for cell in self.source_expressions:
-            sql, cell_params = cell.content_sql(compiler, checked=checked)
-            parts.append(sql)
-            params.extend(cell_params)
-        return f"""('"' || concat_ws('","', {", ".join(parts)}) || %s)""", [*params, '"\r\n']

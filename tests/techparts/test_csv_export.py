@@ -6,20 +6,11 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.db.models import DateTimeField, F, IntegerField, TextField, Value
 
-from catalog.models import Product
 from techparts.csv_export import (
-    CsvLine,
-    CsvNumberCell,
-    CsvTextCell,
-    CsvUtcTimeCell,
     csv_lines,
-    csv_row_lines,
     neutralise,
 )
-from tests.factories import ProductFactory
 
 
 @pytest.mark.parametrize(
@@ -67,23 +58,3 @@ def test_blanks_known_to_the_database_path_are_exactly_pythons():
     from techparts.csv_export import BLANKS
 
     assert "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()) == BLANKS
-
-
-@pytest.mark.django_db
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="lines built by PostgreSQL")
-def test_lines_built_by_postgresql_write_null_cells_as_csv_lines_writes_none():
-    ProductFactory(name="plain text")  # no quote, no formula: the plain line
-    ProductFactory(name='=1 "big"')  # the checked line
-    line = CsvLine(
-        CsvUtcTimeCell(Value(None, output_field=DateTimeField())),
-        CsvTextCell(F("name")),
-        CsvTextCell(Value(None, output_field=TextField())),
-        CsvNumberCell(Value(None, output_field=IntegerField())),
-        CsvNumberCell(Value(-5)),
-    )
-
-    built = Product.objects.order_by("name").annotate(line=line).values_list("line", flat=True)
-
-    assert list(built) == list(
-        csv_row_lines([[None, '=1 "big"', None, None, -5], [None, "plain text", None, None, -5]])
-    )

@@ -96,20 +96,32 @@ def _lines_by_copy(movements: QuerySet[StockMovement]) -> Iterator[str]:
         "TO STDOUT WITH (FORMAT csv, FORCE_QUOTE *)",
         [*cell_params, NEEDS_NEUTRALISING_PG_PATTERN, *params],
     )
-    pending = b""
+    # COPY sends a message per row: pass them on in parts of about 64 KB, each ending with a
+    # whole record (so no character or escape is split), not one part per row.
+    parts: list[bytes] = []
+    size = 0
     with connection.cursor() as cursor, cursor.copy(statement) as copy:
         for block in copy:
-            pending += bytes(block)
+            parts.append(bytes(block))
+            size += len(block)
+            if size < PART_BYTES:
+                continue
+            pending = b"".join(parts)
             end = pending.rfind(_RECORD_END)
-            if end < 0:
+            if end < 0:  # one record longer than a part: keep reading
+                parts = [pending]
                 continue
             end += len(_RECORD_END)
             yield pending[:end].replace(_RECORD_END, b'"\r\n').decode()
-            pending = pending[end:]
-    if pending:
+            parts, size = [pending[end:]], len(pending) - end
+    pending = b"".join(parts)
+    if pending and not pending.endswith(_RECORD_END):
         raise RuntimeError("COPY output did not end with a whole record")
+    if pending:
+        yield pending.replace(_RECORD_END, b'"\r\n').decode()
 
 
+PART_BYTES = 64 * 1024
 # How a record of _lines_by_copy ends: the closing quote of its last cell, its CR cell, LF.
 _RECORD_END = b'","\r"\n'
 

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from inventory import exports
 from inventory.exports import (
     CHUNK_SIZE,
     HEADER,
@@ -293,12 +294,14 @@ def test_keyset_export_streams_in_bounded_chunks_without_server_side_cursors(mon
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
-def test_postgresql_export_is_one_copy_statement_streamed_in_blocks(monkeypatch):
+@pytest.mark.parametrize("part_bytes", [64 * 1024, 100])  # 100: parts shorter than a record
+def test_postgresql_export_is_one_copy_statement_streamed_in_blocks(monkeypatch, part_bytes):
     # Behind PgBouncer in transaction mode: no server-side cursor, one statement, and the
     # lines arrive in several parts as COPY sends them, never the whole file at once.
     product = ProductFactory(stock=0)
     add_rows(product, 3000, reason="x" * 200)
     monkeypatch.setitem(connection.settings_dict, "DISABLE_SERVER_SIDE_CURSORS", True)
+    monkeypatch.setattr(exports, "PART_BYTES", part_bytes)
     movements = StockMovement.objects.order_by("-created_at", "-id")
 
     with CaptureQueriesContext(connection) as queries:

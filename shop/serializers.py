@@ -58,8 +58,8 @@ class ProductOutputSerializer(serializers.ModelSerializer):
         return product.available > 0
 
 
-# The bodies the API sends are built by product_body from the rows of shop.selectors.product_list:
-# DRF's field machinery cost more per request than the whole query. The serializers above stay
+# The bodies the API sends are built by product_body from the rows of shop.selectors (product_get,
+# product_rows): DRF's field machinery cost more per request than the whole query. The serializers above stay
 # the schema's source, and tests check that both give the same bytes.
 
 

@@ -234,9 +234,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # Redis (REDIS_URL or CACHE_URL) holds the rate-limit counters when set; without it they are
 # rows of the database (techparts.ratelimit), so every app process shares them either way.
-# The cache also holds the API keys' change stamps (techparts.apikeys.cache) and, with read
-# replicas, each API key owner's write mark (read-your-writes), which must be shared: replicas
-# need Redis.
+# Redis also holds the API keys' change stamps (techparts.apikeys.cache; without Redis, the
+# cache below) and, with read replicas, each API key owner's write mark (read-your-writes),
+# which must be shared: replicas need Redis.
 REDIS_URL = os.environ.get("REDIS_URL") or os.environ.get("CACHE_URL") or ""
 CACHES = {
     "default": (

@@ -115,7 +115,7 @@ class StockMovement(models.Model):
     )
     actor_name = models.CharField(max_length=150, db_index=True)
     # Indexed with the id in the default order (Meta.indexes): the export and the change list
-    # read the ledger newest first in keyset chunks that must seek, not sort.
+    # read the ledger newest first, which the index serves without sorting every row.
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = StockMovementQuerySet.as_manager()

@@ -215,9 +215,7 @@ def _write(
     now = timezone.now()
     if not movements:
         return now, []
-    for start in range(0, len(movements), bulk.MAX_ROWS_PER_STATEMENT):
-        # Bounded statements for the rare caller with thousands of rows (opening a catalog).
-        _apply_deltas(movements[start : start + bulk.MAX_ROWS_PER_STATEMENT], updated_at=now)
+    _apply_deltas(movements, updated_at=now)
     # The rows as plain values (techparts.database.bulk): a StockMovement instance per row,
     # prepared field by field by bulk_create, costs more than the rest of a 50-line order.
     ids = insert_rows(
@@ -251,6 +249,14 @@ def _show_written(
 
 
 def _apply_deltas(movements: list[Movement], *, updated_at: datetime) -> None:
+    """Move each locked record's counts by its movement, in statements of bounded size."""
+    # Bounded like insert_rows, for the rare caller with thousands of rows (opening a catalog).
+    step = bulk.MAX_ROWS_PER_STATEMENT
+    for start in range(0, len(movements), step):
+        _apply_deltas_statement(movements[start : start + step], updated_at=updated_at)
+
+
+def _apply_deltas_statement(movements: list[Movement], *, updated_at: datetime) -> None:
     # One UPDATE for every record, whatever the number of lines, its deltas read from one JSON
     # parameter (techparts.database.bulk): bulk_update's CASE WHEN per row costs milliseconds
     # of query compilation per line. The counts move by deltas (like F()) on rows this
@@ -273,13 +279,9 @@ def _apply_deltas(movements: list[Movement], *, updated_at: datetime) -> None:
         # guessing 100 rows it would scan the whole table rather than use the index.
         f"AND {table}.{quote('product_id')} IN ({', '.join(['%s'] * len(movements))})"
     )
-    params = [
-        connection.ops.adapt_datetimefield_value(updated_at),
-        rows_param(movements),
-        *(movement.product_id for movement in movements),
-    ]
+    updated = connection.ops.adapt_datetimefield_value(updated_at)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [updated, rows_param(movements), *(m.product_id for m in movements)])
 
 
 @_in_transaction

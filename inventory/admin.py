@@ -4,6 +4,8 @@ Counts are never edited as fields: corrections go through StockCorrectionForm, w
 same services as the API, so every change is a ledger row naming the staff user.
 """
 
+import uuid
+
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
@@ -264,6 +266,28 @@ class ProductFilter(admin.SimpleListFilter):
         return queryset.filter(product_id=product_id)
 
 
+class AdjustmentGroupFilter(admin.SimpleListFilter):
+    """Filter by adjustment group (linked from each row that has one): every row of one action."""
+
+    title = "adjustment group"
+    parameter_name = "adjustment_group"
+
+    def lookups(self, request, model_admin):
+        value = self.value()
+        # Listing the chosen value keeps the filter active, so a bad id is an error, not ignored.
+        return [(value, value[:8])] if value else []
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        try:
+            group = uuid.UUID(value)
+        except ValueError as exc:
+            raise IncorrectLookupParameters(f"Invalid adjustment group {value!r}") from exc
+        return queryset.filter(adjustment_group=group)
+
+
 @admin.register(StockMovement)
 class StockMovementAdmin(GuardedModelAdminMixin, ProductColumnsMixin, admin.ModelAdmin):
     """The stock ledger: read-only for everyone, superusers included."""
@@ -273,6 +297,7 @@ class StockMovementAdmin(GuardedModelAdminMixin, ProductColumnsMixin, admin.Mode
         "sku",
         "product_name",
         "kind",
+        "reason_code",
         "on_hand_change",
         "on_hand_after",
         "reserved_change",
@@ -282,12 +307,15 @@ class StockMovementAdmin(GuardedModelAdminMixin, ProductColumnsMixin, admin.Mode
         "source",
         "reason",
         "reference",
+        "group",
     ]
     list_filter = [
         "kind",
+        "reason_code",
         "source",
         ("actor_name", admin.AllValuesFieldListFilter),
         ProductFilter,
+        AdjustmentGroupFilter,
     ]
     date_hierarchy = "created_at"
     search_fields = ["product__sku", "product__name", "reason", "reference"]
@@ -303,6 +331,19 @@ class StockMovementAdmin(GuardedModelAdminMixin, ProductColumnsMixin, admin.Mode
     @admin.display(description="reserved ±", ordering="reserved_delta")
     def reserved_change(self, movement: StockMovement) -> str:
         return f"{movement.reserved_delta:+d}"
+
+    @admin.display(description="adjustment group", ordering="adjustment_group")
+    def group(self, movement: StockMovement) -> str:
+        if movement.adjustment_group is None:
+            return "-"
+        url = reverse("admin:inventory_stockmovement_changelist")
+        return format_html(
+            '<a href="{}?adjustment_group={}" title="{}">{}</a>',
+            url,
+            movement.adjustment_group,
+            movement.adjustment_group,
+            str(movement.adjustment_group)[:8],
+        )
 
     @admin.display(description="available after")
     def available_after(self, movement: StockMovement) -> int:

@@ -39,8 +39,10 @@ COLUMNS = [
     ("reserved_after", "reserved_after", "number"),
     # StockMovement.available_after (inventory.rules.is_available) in SQL.
     ("available_after", F("on_hand_after") - F("reserved_after"), "number"),
+    ("reason_code", "reason_code", "text"),
     ("reason", "reason", "text"),
     ("reference", "reference", "text"),
+    ("adjustment_group", "adjustment_group", "uuid"),
     ("source", "source", "text"),
     ("actor", "actor_name", "text"),
 ]
@@ -81,7 +83,7 @@ def _lines_by_copy(movements: QuerySet[StockMovement]) -> Iterator[str]:
         cell = f"t.{quote(name)}"
         if kind == "time":
             cells.append(f"""to_char({cell} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')""")
-        elif kind == "number":
+        elif kind in ("number", "uuid"):  # nothing a spreadsheet could read as a formula
             cells.append(f"COALESCE(({cell})::text, '')")
         else:
             cells.append(

@@ -5,7 +5,9 @@ from django import forms
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from inventory import reasons
 from inventory.models import StockMovement
+from inventory.selectors import movements_of_owner
 from techparts.api.filters import StrictFilterSet
 
 
@@ -60,9 +62,27 @@ class StockMovementFilter(StrictFilterSet):
         },
     )
 
+    reason_code = django_filters.ChoiceFilter(
+        choices=reasons.reason_code_choices(),
+        help_text="Only movements with this reason code.",
+        error_messages={
+            "invalid_choice": "must be one of: "
+            + ", ".join(code for code, _ in reasons.reason_code_choices())
+        },
+    )
+    adjustment_group = django_filters.UUIDFilter(
+        method="filter_adjustment_group",
+        help_text="Only the movements one of your calls wrote together (its adjustment_group).",
+    )
+
     class Meta:
         model = StockMovement
-        fields = ["kind"]
+        fields = ["kind", "reason_code", "adjustment_group"]
+
+    def filter_adjustment_group(self, queryset, name, value):
+        # Groups are shown only on the caller's own rows, and filter only those.
+        owner = getattr(getattr(self.request, "auth", None), "owner", None)
+        return movements_of_owner(queryset, owner).filter(adjustment_group=value)
 
 
 # `from` is a Python keyword, so these two are added after the class body.

@@ -1,32 +1,14 @@
-from typing import NamedTuple
-
 from django import forms
 
+from inventory import reasons
 from inventory.kinds import movement_kind
 from inventory.models import MAX_ON_HAND, StockMovement, StockRecord
 from inventory.services import StockChange, stock_adjust, stock_set
 from techparts.actors import Actor
 
-Kind = StockMovement.Kind
-
-
-class Reason(NamedTuple):
-    """A reason a clerk can give, and the movement kind (one of kinds.SETTING_KINDS) it records."""
-
-    label: str
-    kind: str
-
 
 class StockCorrectionForm(forms.Form):
     """A clerk's audited correction: a new count or a signed adjustment, always with a reason."""
-
-    REASONS = {
-        "count_correction": Reason("Count correction", Kind.CORRECTION),
-        "received_shipment": Reason("Received shipment", Kind.RESTOCK),
-        "damaged": Reason("Damaged", Kind.CORRECTION),
-        "returned": Reason("Returned", Kind.CORRECTION),
-        "other": Reason("Other", Kind.CORRECTION),
-    }
 
     new_on_hand = forms.IntegerField(
         label="New on-hand count",
@@ -44,7 +26,8 @@ class StockCorrectionForm(forms.Form):
     )
     reason_code = forms.ChoiceField(
         label="Reason",
-        choices=[("", "---------"), *((code, reason.label) for code, reason in REASONS.items())],
+        # The one set of reason codes (inventory.reasons), as the API takes them.
+        choices=[("", "---------"), *reasons.caller_code_choices()],
     )
     note = forms.CharField(
         label="Note",
@@ -56,7 +39,7 @@ class StockCorrectionForm(forms.Form):
     reference = forms.CharField(
         label="Reference",
         required=False,
-        max_length=100,
+        max_length=StockMovement._meta.get_field("reference").max_length,
         help_text="Optional delivery note, count sheet or other document number.",
     )
     # The count the clerk saw: a count entered against a stale page is refused, not applied.
@@ -83,35 +66,27 @@ class StockCorrectionForm(forms.Form):
             self.add_error("new_on_hand", f"On hand is already {expected}; nothing to correct.")
         if data.get("reason_code") == "other" and not data.get("note", "").strip():
             self.add_error("note", "Describe the reason when choosing 'Other'.")
-        reason = self.REASONS.get(data.get("reason_code"))
-        if reason and movement_kind(reason.kind).only_raises:
+        code = reasons.BY_CODE.get(data.get("reason_code"))
+        if code and movement_kind(reasons.kind_of(code.value)).only_raises:
             rises = (adjustment or 0) > 0 or (
                 new_on_hand is not None and expected is not None and new_on_hand > expected
             )
             if not rises:
                 self.add_error(
-                    "reason_code", f"A {reason.label.lower()} must raise the on-hand count."
+                    "reason_code",
+                    f"'{code.label}' records a delivery: it must raise the on-hand count.",
                 )
         return data
-
-    @property
-    def kind(self) -> str:
-        return self.REASONS[self.cleaned_data["reason_code"]].kind
-
-    @property
-    def reason(self) -> str:
-        label = self.REASONS[self.cleaned_data["reason_code"]].label
-        note = self.cleaned_data["note"].strip()
-        return f"{label}: {note}" if note else label
 
     def save(self, *, actor: Actor) -> StockChange:
         """Apply the correction through the stock services (which may refuse it)."""
         common = {
             "product_id": self.record.product_id,
             "actor": actor,
-            "reason": self.reason,
+            # The code has its own ledger column; the note is the free reason text.
+            "reason": self.cleaned_data["note"].strip(),
+            "reason_code": self.cleaned_data["reason_code"],
             "reference": self.cleaned_data["reference"].strip(),
-            "kind": self.kind,
         }
         if self.cleaned_data["new_on_hand"] is not None:
             return stock_set(

@@ -1,8 +1,9 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Func, Q
 
 from catalog.models import Product
+from inventory import reasons
 from inventory.kinds import kind_choices
 from inventory.rules import is_available, is_low_stock
 from techparts.actors import SOURCE_ADMIN, SOURCE_API, SOURCE_SYSTEM
@@ -47,8 +48,9 @@ class StockRecord(models.Model):
         # An existing record's counts change only through inventory.services (row lock +
         # ledger row). A plain save (admin form, shell) writes the threshold alone, so a stale
         # in-memory copy can never overwrite counts that changed meanwhile.
+        # The threshold is part of what readers see (low_stock), so it moves updated_at too.
         if not self._state.adding and kwargs.get("update_fields") is None:
-            kwargs["update_fields"] = ["low_stock_threshold"]
+            kwargs["update_fields"] = ["low_stock_threshold", "updated_at"]
         super().save(*args, **kwargs)
 
     @property
@@ -74,6 +76,22 @@ class StockMovementQuerySet(models.QuerySet):
     _raw_delete = delete
 
 
+class WritingTransaction(Func):
+    """The id of the transaction writing a row (PostgreSQL), the change feed's position.
+
+    PostgreSQL hands out row ids before commit, so ids alone do not say in which order rows
+    became visible; the writer's transaction id, read below the oldest running transaction,
+    does (inventory.feed). SQLite runs one writer at a time, so there ids are in commit order
+    and every row gets 0.
+    """
+
+    output_field = models.BigIntegerField()
+    template = "0"
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return "(pg_current_xact_id()::text::bigint)", []
+
+
 class StockMovement(models.Model):
     """One append-only row of the stock ledger: what changed, by how much, who, why."""
 
@@ -97,7 +115,15 @@ class StockMovement(models.Model):
     on_hand_after = models.PositiveIntegerField()
     reserved_after = models.PositiveIntegerField()
     reason = models.CharField(max_length=500, blank=True)
-    reference = models.CharField(max_length=100, blank=True, db_index=True)
+    reason_code = models.CharField(
+        max_length=reasons.MAX_LENGTH,
+        choices=reasons.reason_code_choices(),
+        # Rows written before the column existed keep this (the ledger is never rewritten).
+        db_default=reasons.UNSPECIFIED,
+    )
+    reference = models.CharField(max_length=500, blank=True, db_index=True)
+    # Shared by every row one business action wrote together (a bulk call, a count posting).
+    adjustment_group = models.UUIDField(null=True, blank=True, db_index=True)
     source = models.CharField(max_length=8, choices=Source.choices)
     actor_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -117,6 +143,8 @@ class StockMovement(models.Model):
     # Indexed with the id in the default order (Meta.indexes): the export and the change list
     # read the ledger newest first, which the index serves without sorting every row.
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set by the database on insert (never by the app): the change feed's order.
+    xact = models.BigIntegerField(db_default=WritingTransaction(), editable=False)
 
     objects = StockMovementQuerySet.as_manager()
 
@@ -128,6 +156,7 @@ class StockMovement(models.Model):
         indexes = [
             models.Index(fields=["product", "-created_at"]),
             models.Index(fields=["-created_at", "-id"], name="movement_newest_first"),
+            models.Index(fields=["xact", "id"], name="movement_feed_position"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -5,6 +5,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce
+from uuid import UUID
 
 from django.db.models import Exists, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
@@ -47,8 +48,10 @@ class MovementView:
     reserved_change: int
     reserved_after: int
     available_after: int
+    reason_code: str
     reason: str
     reference: str
+    adjustment_group: UUID | None
     source: str | None
     actor: str
     created_at: datetime
@@ -63,17 +66,25 @@ def movement_is_own(movement: StockMovement, *, viewer_owner: str | None) -> boo
     return movement.source == StockMovement.Source.API and movement.actor_name == viewer_owner
 
 
+def movements_of_owner(movements: QuerySet[StockMovement], owner: str | None):
+    """Keep the rows `owner`'s API keys wrote (movement_is_own, as a filter)."""
+    if not owner:
+        return movements.none()
+    return movements.filter(source=StockMovement.Source.API, actor_name=owner)
+
+
 def movement_public_view(movement: StockMovement, *, viewer_owner: str | None) -> MovementView:
     """Return what the integrator `viewer_owner` may see of one ledger row.
 
     The one disclosure rule for everything that leaves the back office (the movements
     endpoint; the change feed and webhook payloads are to use it too). Rows the integrator's
     own keys wrote come whole: its reason text (its own words, or the fixed text of its own
-    order's reservation), its reference and its owner name as actor. Every other row (staff
-    corrections, shipments and cancellations, the system, other integrators' orders and
-    syncs) shows kind, quantities and time only: actor `TechParts`, no reason (staff notes
-    never leave the back office), no reference (other owners' order ids, delivery notes) and
-    no source.
+    order's reservation), its reference, its adjustment group and its owner name as actor.
+    Every other row (staff corrections, shipments and cancellations, the system, other
+    integrators' orders and syncs) shows kind, reason code, quantities and time only: actor
+    `TechParts`, no reason (staff notes never leave the back office), no reference (other
+    owners' order ids, delivery notes), no adjustment group (which rows another owner wrote
+    together) and no source.
     """
     own = movement_is_own(movement, viewer_owner=viewer_owner)
     return MovementView(
@@ -84,8 +95,10 @@ def movement_public_view(movement: StockMovement, *, viewer_owner: str | None) -
         reserved_change=movement.reserved_delta,
         reserved_after=movement.reserved_after,
         available_after=movement.available_after,
+        reason_code=movement.reason_code,
         reason=movement.reason if own else "",
         reference=movement.reference if own else "",
+        adjustment_group=movement.adjustment_group if own else None,
         source=movement.source if own else None,
         actor=movement.actor_name if own else PUBLIC_ACTOR,
         created_at=movement.created_at,

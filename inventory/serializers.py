@@ -1,10 +1,18 @@
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from inventory import reasons
 from inventory.kinds import SETTING_KINDS
 from inventory.models import MAX_ON_HAND, StockMovement, StockRecord
 from inventory.selectors import movement_public_view
-from techparts.api.serializers import StrictCharField, StrictIntegerField, StrictSerializer
+from techparts.api.serializers import (
+    StrictCharField,
+    StrictChoiceField,
+    StrictIntegerField,
+    StrictSerializer,
+)
+
+REFERENCE_MAX_LENGTH = StockMovement._meta.get_field("reference").max_length
 
 # Input serializers are `...InputSerializer`, output ones `...OutputSerializer`; an output
 # serializer pins its schema component name, so the published schema keeps its names.
@@ -21,11 +29,21 @@ class StockUpdateInputSerializer(StrictSerializer):
         default="",
         help_text="Why the stock changed (at most 200 characters); kept in the stock history.",
     )
-    type = serializers.ChoiceField(
+    type = StrictChoiceField(
         choices=SETTING_KINDS,
-        default=StockMovement.Kind.CORRECTION,
-        help_text="`correction` (default): a count or sync. `restock`: the rise is a delivery "
-        "received; a restock cannot lower the quantity (409 `conflict`).",
+        required=False,
+        help_text="`correction`: a count or sync. `restock`: the rise is a delivery received; "
+        "a restock cannot lower the quantity (409 `conflict`). Left out, it follows "
+        "`reason_code` (`received` is a restock, every other code a correction), and is "
+        "`correction` when that is left out too.",
+    )
+    reason_code = StrictChoiceField(
+        choices=reasons.CALLER_CODES,
+        required=False,
+        help_text="Why, from the fixed list (docs/sync.md): "
+        + ", ".join(f"`{code}`" for code in reasons.CALLER_CODES)
+        + ". Left out: `received` for a restock, `correction` otherwise. A code that does not "
+        "match `type` (e.g. `received` with `correction`) is a 400.",
     )
     expected_quantity = StrictIntegerField(
         min_value=0,
@@ -34,7 +52,7 @@ class StockUpdateInputSerializer(StrictSerializer):
         "nothing changes and the answer is 409 `conflict` with `current_quantity`.",
     )
     reference = StrictCharField(
-        max_length=100,
+        max_length=REFERENCE_MAX_LENGTH,
         required=False,
         allow_blank=True,
         default="",
@@ -101,11 +119,22 @@ class StockMovementOutputSerializer(serializers.Serializer):
     reserved_change = serializers.IntegerField(help_text="Signed change of the reserved count.")
     reserved_after = serializers.IntegerField(help_text="Reserved count after the change.")
     available_after = serializers.IntegerField(help_text="quantity_after - reserved_after.")
+    reason_code = serializers.ChoiceField(
+        choices=[code for code, _ in reasons.reason_code_choices()],
+        help_text="Why, from the fixed list (docs/sync.md); `order` for order reservations, "
+        "releases and shipments, `opening` for a first count, `unspecified` on rows written "
+        "before reason codes existed.",
+    )
     reason = serializers.CharField(
         help_text="Why: the reason your key sent. Empty on movements not made by your keys."
     )
     reference = serializers.CharField(
         help_text="Your order id or document reference. Empty on movements not made by your keys."
+    )
+    adjustment_group = serializers.UUIDField(
+        allow_null=True,
+        help_text="Shared by every row one call wrote together (a bulk stock write). Null on "
+        "single changes and on movements not made by your keys.",
     )
     source = serializers.ChoiceField(
         choices=[StockMovement.Source.API],

@@ -9,12 +9,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple, ParamSpec, TypeVar
+from uuid import UUID
 
 from django.db import connections, router, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from catalog.models import Product
+from inventory import reasons
 from inventory.errors import InsufficientStock, InvalidQuantity, Shortfall, StockConflict
 from inventory.kinds import BY_VALUE, SETTING_KINDS, MovementKind, Refusal, movement_kind
 from inventory.models import MAX_ON_HAND, StockMovement, StockRecord
@@ -206,6 +208,8 @@ def _write(
     actor: Actor,
     reason: str,
     reference: str,
+    reason_code: str,
+    adjustment_group: UUID | None = None,
     returning: bool = False,
 ) -> tuple[datetime, list[int]]:
     """Apply each movement to its locked record and append the movements to the ledger.
@@ -224,7 +228,9 @@ def _write(
         rows=movements,
         shared={
             "reason": reason,
+            "reason_code": reason_code,
             "reference": reference,
+            "adjustment_group": adjustment_group,
             "source": actor.source,
             "actor_user_id": actor.user.pk if actor.user is not None else None,
             "actor_api_key_id": actor.api_key.pk if actor.api_key is not None else None,
@@ -293,13 +299,17 @@ def stock_set(
     actor: Actor,
     reason: str = "",
     reference: str = "",
-    kind: str = Kind.CORRECTION,
+    kind: str | None = None,
+    reason_code: str | None = None,
     expected_quantity: int | None = None,
+    adjustment_group: UUID | None = None,
 ) -> StockChange:
     """Set a product's on-hand count; refuse below the reserved units or on a stale view.
 
     The product is named by `product_id` or by `sku` (NotFound with the API's 404 message).
+    `kind` and `reason_code` follow each other (`caller_reason`); either may be left out.
     """
+    kind, reason_code = caller_reason(kind=kind, reason_code=reason_code)
     setting = _setting_kind(kind, quantity=quantity)
     if (product_id is None) == (sku is None):
         raise TypeError("stock_set() takes exactly one of product_id and sku")
@@ -311,14 +321,22 @@ def stock_set(
         return StockChange(record=record, previous_on_hand=previous, movement=None)
     movement = _movement(record, kind=kind, on_hand_delta=quantity - previous, reserved_delta=0)
     created_at, (movement_id,) = _write(
-        [movement], actor=actor, reason=reason, reference=reference, returning=True
+        [movement],
+        actor=actor,
+        reason=reason,
+        reference=reference,
+        reason_code=reason_code,
+        adjustment_group=adjustment_group,
+        returning=True,
     )
     _show_written([record], [movement], updated_at=created_at)
     row = StockMovement(
         id=movement_id,
         **movement._asdict(),
         reason=reason,
+        reason_code=reason_code,
         reference=reference,
+        adjustment_group=adjustment_group,
         source=actor.source,
         actor_user=actor.user,
         actor_api_key=actor.api_key,
@@ -328,6 +346,28 @@ def stock_set(
     row._state.adding = False  # the row is stored: saving it again is refused as an update
     row._state.db = router.db_for_write(StockMovement)
     return StockChange(record=record, previous_on_hand=previous, movement=row)
+
+
+def caller_reason(*, kind: str | None, reason_code: str | None) -> tuple[str, str]:
+    """Return the (kind, reason code) of a caller's stock change, or refuse a mismatch.
+
+    A code implies its kind (inventory.reasons: `received` is a restock, the others are
+    corrections); a caller naming neither makes a correction.
+    """
+    if reason_code is None:
+        kind = kind or Kind.CORRECTION
+        return kind, reasons.default_code(kind)
+    if reason_code not in reasons.CALLER_CODES:
+        raise InvalidQuantity(
+            f"Unknown reason code {reason_code!r}; use one of: {', '.join(reasons.CALLER_CODES)}."
+        )
+    implied = reasons.kind_of(reason_code)
+    if kind is not None and kind != implied:
+        raise InvalidQuantity(
+            f"Reason code '{reason_code}' is recorded as a {implied}, not a {kind}; "
+            f"send type '{implied}' or leave type out."
+        )
+    return implied, reason_code
 
 
 def _setting_kind(kind: str, *, quantity: int) -> MovementKind:
@@ -365,7 +405,9 @@ def stock_adjust(
     actor: Actor,
     reason: str = "",
     reference: str = "",
-    kind: str = Kind.CORRECTION,
+    kind: str | None = None,
+    reason_code: str | None = None,
+    adjustment_group: UUID | None = None,
 ) -> StockChange:
     """Add `delta` (may be negative) to on-hand, under the same rules as `stock_set`."""
     record = _lock_record(product_id=product_id)
@@ -382,6 +424,8 @@ def stock_adjust(
         reason=reason,
         reference=reference,
         kind=kind,
+        reason_code=reason_code,
+        adjustment_group=adjustment_group,
     )
 
 
@@ -408,7 +452,7 @@ def _move_units(
         )
         for product_id, (on_hand_delta, reserved_delta) in deltas.items()
     ]
-    _write(movements, actor=actor, reason=reason, reference=reference)
+    _write(movements, actor=actor, reason=reason, reference=reference, reason_code=reasons.ORDER)
     return movements
 
 
@@ -491,7 +535,9 @@ def stock_open(
         for record in opened
     ]
     StockRecord.objects.bulk_create(records)
-    written_at, _ = _write(movements, actor=actor, reason=reason, reference="")
+    written_at, _ = _write(
+        movements, actor=actor, reason=reason, reference="", reason_code=reasons.OPENING
+    )
     _show_written(opened, movements, updated_at=written_at)
     return records
 
@@ -501,7 +547,7 @@ def stock_threshold_set(*, product_id: int, low_stock_threshold: int) -> None:
     if low_stock_threshold < 0:
         raise InvalidQuantity("The low-stock threshold cannot be negative.")
     updated = StockRecord.objects.filter(product_id=product_id).update(
-        low_stock_threshold=low_stock_threshold
+        low_stock_threshold=low_stock_threshold, updated_at=timezone.now()
     )
     if not updated:
         raise NotFound(f"No stock record for product id {product_id}.")

@@ -43,7 +43,8 @@ class InventoryView(views.APIView):
             actor=actor,
             reason=data.validated_data["reason"],
             reference=data.validated_data["reference"],
-            kind=data.validated_data["type"],
+            kind=data.validated_data.get("type"),
+            reason_code=data.validated_data.get("reason_code"),
             expected_quantity=data.validated_data.get("expected_quantity"),
         )
         stock = result.record

@@ -14,6 +14,7 @@ import csv
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
+from uuid import UUID
 
 from django.http import StreamingHttpResponse
 
@@ -29,7 +30,7 @@ BLANKS = (
 )
 _MAY_NEED_QUOTE = re.compile("[" + re.escape("".join(sorted(FORMULA_START))) + "]")
 
-Cell = str | int | Decimal | None
+Cell = str | int | Decimal | UUID | None
 
 
 def neutralise(text: str) -> str:
@@ -58,8 +59,8 @@ def _cell(value: Cell) -> str:
         return ""
     if isinstance(value, str):
         return neutralise(value)
-    if isinstance(value, int | Decimal) and not isinstance(value, bool):
-        return str(value)
+    if isinstance(value, int | Decimal | UUID) and not isinstance(value, bool):
+        return str(value)  # no formula can start a number or a UUID
     raise TypeError(f"CSV cells are text or numbers, not {type(value).__name__}")
 
 

@@ -59,6 +59,8 @@ _MESSAGE_PREDICATES = {
     "Enter a number.": "must be a number",
     "Enter a valid value.": "has an invalid value",
     "Enter a valid email address.": "must be a valid email address",
+    "Enter a valid UUID.": "must be a valid UUID",
+    "Must be a valid UUID.": "must be a valid UUID",
     "String value too large.": "is too long",
 }
 _ENSURE = re.compile(r"^Ensure this (?:value|field) (?:is|has) ")

@@ -29,7 +29,7 @@ def test_clerk_corrects_stock_with_a_reason_and_sees_the_ledger_row(
     page.get_by_role("link", name="Correct stock").click()
 
     page.get_by_label("New on-hand count").fill("20")
-    page.get_by_label("Reason:", exact=True).select_option(label="Count correction")
+    page.get_by_label("Reason:", exact=True).select_option(label="Cycle count")
     page.get_by_label("Note").fill("Shelf B3 recount")
     page.get_by_label("Reference").fill("COUNT-2024-12")
     page.get_by_role("button", name="Record correction").click()
@@ -37,7 +37,8 @@ def test_clerk_corrects_stock_with_a_reason_and_sees_the_ledger_row(
     expect(page.locator(".messagelist")).to_contain_text("on hand 23 → 20 (-3)")
     expect(page.locator(".field-on_hand .readonly")).to_have_text("20")
     latest = page.locator("tr.movement-row").first
-    expect(latest).to_contain_text("Count correction: Shelf B3 recount")
+    expect(latest).to_contain_text("Cycle count")
+    expect(latest).to_contain_text("Shelf B3 recount")
     expect(latest).to_contain_text("COUNT-2024-12")
     expect(latest).to_contain_text("clerk")
     expect(latest).to_contain_text("-3")

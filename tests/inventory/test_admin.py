@@ -1,6 +1,7 @@
 import csv
 import io
 import re
+import uuid
 
 import pytest
 from django.db import connection
@@ -112,6 +113,7 @@ def test_stock_page_shows_counts_read_only_and_recent_movements(clerk, rtx):
 
 
 def test_saving_the_stock_page_changes_only_the_threshold(clerk, rtx):
+    before = stock_of(rtx).updated_at
     response = client_as(clerk).post(
         change_url(rtx), {"low_stock_threshold": 30, "on_hand": 999, "reserved": 5}
     )
@@ -119,6 +121,7 @@ def test_saving_the_stock_page_changes_only_the_threshold(clerk, rtx):
     assert response.status_code == 302
     record = stock_of(rtx)
     assert (record.low_stock_threshold, record.on_hand, record.reserved) == (30, 23, 0)
+    assert record.updated_at > before
     assert StockMovement.objects.filter(product=rtx).count() == 1
 
 
@@ -144,7 +147,7 @@ def test_clerk_sets_a_counted_quantity_with_a_reason(clerk, rtx):
         correct_url(rtx),
         {
             "new_on_hand": 20,
-            "reason_code": "count_correction",
+            "reason_code": "cycle_count",
             "note": "Shelf B3 recount",
             "reference": "COUNT-2024-12",
             "expected_on_hand": 23,
@@ -156,11 +159,15 @@ def test_clerk_sets_a_counted_quantity_with_a_reason(clerk, rtx):
     assert stock_of(rtx).on_hand == 20
     row = StockMovement.objects.filter(product=rtx).first()
     assert (row.kind, row.on_hand_delta, row.on_hand_after) == ("correction", -3, 20)
-    assert (row.reason, row.reference) == ("Count correction: Shelf B3 recount", "COUNT-2024-12")
+    assert (row.reason_code, row.reason, row.reference) == (
+        "cycle_count",
+        "Shelf B3 recount",
+        "COUNT-2024-12",
+    )
     assert (row.source, row.actor_user, row.actor_name) == ("admin", clerk, "clerk")
     page = client.get(response["Location"]).content.decode()
     assert "on hand 23 → 20 (-3)" in page
-    assert "Count correction: Shelf B3 recount" in page
+    assert "Shelf B3 recount" in page
 
 
 def test_clerk_adjusts_by_a_signed_amount(clerk, rtx):
@@ -171,15 +178,20 @@ def test_clerk_adjusts_by_a_signed_amount(clerk, rtx):
 
     assert response.status_code == 302
     row = StockMovement.objects.filter(product=rtx).first()
-    assert (row.kind, row.on_hand_delta, row.reason) == ("correction", -2, "Damaged")
+    assert (row.kind, row.on_hand_delta, row.reason_code, row.reason) == (
+        "correction",
+        -2,
+        "damaged",
+        "",
+    )
 
 
-def test_received_shipment_is_recorded_as_a_restock(clerk, rtx):
+def test_a_received_delivery_is_recorded_as_a_restock(clerk, rtx):
     response = client_as(clerk).post(
         correct_url(rtx),
         {
             "adjustment": 12,
-            "reason_code": "received_shipment",
+            "reason_code": "received",
             "expected_on_hand": 23,
             "reference": "DN-77",
         },
@@ -187,7 +199,12 @@ def test_received_shipment_is_recorded_as_a_restock(clerk, rtx):
 
     assert response.status_code == 302
     row = StockMovement.objects.filter(product=rtx).first()
-    assert (row.kind, row.on_hand_after, row.reference) == ("restock", 35, "DN-77")
+    assert (row.kind, row.reason_code, row.on_hand_after, row.reference) == (
+        "restock",
+        "received",
+        35,
+        "DN-77",
+    )
 
 
 def test_superuser_may_correct(superuser, rtx):
@@ -208,10 +225,11 @@ def test_superuser_may_correct(superuser, rtx):
         ({"new_on_hand": -1, "reason_code": "damaged"}, "greater than or equal to 0"),
         ({"new_on_hand": "ten", "reason_code": "damaged"}, "Enter a whole number."),
         ({"adjustment": 0, "reason_code": "damaged"}, "An adjustment of 0 changes nothing."),
-        ({"new_on_hand": 23, "reason_code": "count_correction"}, "already 23"),
+        ({"new_on_hand": 23, "reason_code": "correction"}, "already 23"),
         ({"new_on_hand": 5, "reason_code": "other"}, "Describe the reason"),
-        ({"new_on_hand": 5, "reason_code": "theft"}, "Select a valid choice."),
-        ({"adjustment": -3, "reason_code": "received_shipment"}, "must raise the on-hand"),
+        ({"new_on_hand": 5, "reason_code": "order"}, "Select a valid choice."),
+        ({"new_on_hand": 5, "reason_code": "unspecified"}, "Select a valid choice."),
+        ({"adjustment": -3, "reason_code": "received"}, "must raise the on-hand"),
         ({"new_on_hand": 5, "reason_code": "damaged", "note": "x" * 201}, "at most 200"),
     ],
 )
@@ -244,7 +262,7 @@ def test_correction_against_a_stale_count_is_refused_and_shows_the_new_count(cle
 
     response = client.post(
         correct_url(rtx),
-        {"new_on_hand": 20, "reason_code": "count_correction", "expected_on_hand": 23},
+        {"new_on_hand": 20, "reason_code": "cycle_count", "expected_on_hand": 23},
     )
 
     assert response.status_code == 200
@@ -276,7 +294,7 @@ def test_a_correction_beyond_the_on_hand_range_is_refused_with_a_clear_message(c
 
 def test_the_reported_two_corrections_of_9999_leave_stock_in_range(clerk, rtx):
     client = client_as(clerk)
-    data = {"adjustment": 9999, "reason_code": "received_shipment"}
+    data = {"adjustment": 9999, "reason_code": "received"}
 
     responses = [
         client.post(correct_url(rtx), {**data, "expected_on_hand": stock_of(rtx).on_hand})
@@ -427,6 +445,36 @@ def test_history_and_export_are_closed_to_non_managers(request, ledger, user_fix
     assert client.get(movements_url(ledger[0])).status_code == 403
 
 
+def test_history_filters_by_reason_code_and_by_adjustment_group(manager, ledger):
+    rtx, cpu = ledger
+    group = uuid.uuid4()
+    stock_set(
+        product_id=rtx.pk,
+        quantity=38,
+        actor=Actor.system(),
+        reason_code="theft",
+        adjustment_group=group,
+    )
+    client = client_as(manager)
+
+    received = client.get(HISTORY, {"reason_code__exact": "received"}).context["cl"].result_list
+    grouped = client.get(HISTORY, {"adjustment_group": str(group)})
+    exported = csv_rows(client.get(EXPORT, {"adjustment_group": str(group)}))
+
+    assert [(m.product, m.reason_code) for m in received] == [(rtx, "received")]
+    assert [m.on_hand_after for m in grouped.context["cl"].result_list] == [38]
+    assert f"?adjustment_group={group}" in grouped.content.decode()  # each row links its group
+    assert [(r["reason_code"], r["adjustment_group"]) for r in exported] == [("theft", str(group))]
+
+
+@pytest.mark.parametrize("value", ["nope", "1234", "' OR 1=1"])
+def test_history_with_a_bad_adjustment_group_shows_the_error_page(manager, ledger, value):
+    response = client_as(manager).get(HISTORY, {"adjustment_group": value})
+
+    assert response.status_code == 302
+    assert response["Location"].endswith("?e=1")
+
+
 def test_csv_export_contains_exactly_the_filtered_rows(manager, ledger):
     rtx, _ = ledger
     params = {"kind__exact": "reservation", "q": "GPU-NV"}
@@ -446,8 +494,10 @@ def test_csv_export_contains_exactly_the_filtered_rows(manager, ledger):
         "reserved_change": "2",
         "reserved_after": "2",
         "available_after": "38",
+        "reason_code": "order",
         "reason": "Order placed",
         "reference": "ORD-9",
+        "adjustment_group": "",
         "source": "system",
         "actor": "system",
     }

@@ -3,6 +3,7 @@ import io
 import random
 import re
 import tracemalloc
+import uuid
 
 import pytest
 from django.db import connection
@@ -246,6 +247,7 @@ def ledger_rows(count: int, texts: list[str]) -> None:
             reserved_after=i % 3,
             reason=texts[i % len(texts)],
             reference=texts[(i + 3) % len(texts)][:100],
+            adjustment_group=uuid.UUID(int=i) if i % 2 else None,
             source="admin",
             actor_name=texts[(i + 5) % len(texts)] or "x",
         )
@@ -267,8 +269,10 @@ def expected_lines(movements) -> str:
             m.reserved_delta,
             m.reserved_after,
             m.available_after,
+            m.reason_code,
             m.reason,
             m.reference,
+            m.adjustment_group,
             m.source,
             m.actor_name,
         ]

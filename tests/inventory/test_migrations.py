@@ -12,14 +12,21 @@ RANGE = [("inventory", "0006_on_hand_range")]
 
 
 @pytest.fixture
-def before_the_range(transactional_db):
+def product(transactional_db):
+    # Made with today's services, so before migrating back.
+    return ProductFactory(sku="SKU-OVER-1", stock=13)
+
+
+@pytest.fixture
+def before_the_range(product, transactional_db):
     """Migrate inventory back to before the range and yield its models of that time."""
     with migrated_back_to(BEFORE) as apps:
         yield apps
 
 
-def test_out_of_range_stock_stops_the_migration_naming_it_and_history_is_kept(before_the_range):
-    product = ProductFactory(sku="SKU-OVER-1", stock=13)
+def test_out_of_range_stock_stops_the_migration_naming_it_and_history_is_kept(
+    product, before_the_range
+):
     OldRecord = before_the_range.get_model("inventory", "StockRecord")
     OldMovement = before_the_range.get_model("inventory", "StockMovement")
     # What two corrections of +9999 did before the rule existed.
@@ -59,8 +66,8 @@ def test_out_of_range_stock_stops_the_migration_naming_it_and_history_is_kept(be
     with pytest.raises(IntegrityError), transaction.atomic():
         StockRecord.objects.filter(product=product).update(on_hand=10_000)
     with pytest.raises(IntegrityError), transaction.atomic():
-        StockMovement.objects.create(
-            product=product,
+        OldMovement.objects.create(
+            product_id=product.pk,
             kind="correction",
             on_hand_delta=1,
             reserved_delta=0,
@@ -69,3 +76,32 @@ def test_out_of_range_stock_stops_the_migration_naming_it_and_history_is_kept(be
             source="system",
             actor_name="system",
         )
+
+
+FEED = [("inventory", "0008_reason_codes_feed_position")]
+BEFORE_FEED = [("inventory", "0007_ledger_newest_first_index")]
+
+
+def test_rows_from_before_reason_codes_read_unspecified_and_keep_their_order(product):
+    with migrated_back_to(BEFORE_FEED) as apps:
+        OldMovement = apps.get_model("inventory", "StockMovement")
+        OldMovement.objects.create(
+            product_id=product.pk,
+            kind="correction",
+            on_hand_delta=1,
+            reserved_delta=0,
+            on_hand_after=14,
+            reserved_after=0,
+            source="admin",
+            actor_name="clerk",
+            reference="R" * 100,
+        )
+        migrate_to(FEED)
+
+        rows = list(StockMovement.objects.filter(product=product).order_by("id"))
+        assert [(row.reason_code, row.adjustment_group) for row in rows] == [
+            ("unspecified", None),
+            ("unspecified", None),
+        ]
+        # One position for the rows the migration found: the feed lists them in id order.
+        assert len({row.xact for row in rows}) == 1

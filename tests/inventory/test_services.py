@@ -283,14 +283,16 @@ def test_non_positive_quantities_are_refused(service):
     assert len(ledger_of(product)) == 1
 
 
-def test_threshold_change_leaves_counts_and_ledger_alone():
+def test_threshold_change_leaves_counts_and_ledger_alone_and_moves_updated_at():
     product = ProductFactory(stock=10)
+    before = StockRecord.objects.get(product=product).updated_at
 
     stock_threshold_set(product_id=product.pk, low_stock_threshold=12)
 
     record = StockRecord.objects.get(product=product)
     assert (record.low_stock_threshold, record.on_hand, record.reserved) == (12, 10, 0)
     assert record.is_low
+    assert record.updated_at > before  # low_stock is part of what readers see
     assert len(ledger_of(product)) == 1
 
 

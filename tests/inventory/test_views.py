@@ -1,5 +1,6 @@
 import re
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -100,6 +101,74 @@ def test_patch_with_type_restock_records_a_restock(api, rtx):
     assert response.status_code == 200
     movement = StockMovement.objects.filter(product=rtx).first()
     assert (movement.kind, movement.reference) == ("restock", "DN-2024-0042")
+
+
+@pytest.mark.parametrize(
+    ("body", "kind", "code"),
+    [
+        ({"quantity": 30}, "correction", "correction"),
+        ({"quantity": 30, "type": "restock"}, "restock", "received"),
+        ({"quantity": 30, "reason_code": "received"}, "restock", "received"),
+        ({"quantity": 20, "reason_code": "damaged"}, "correction", "damaged"),
+        (
+            {"quantity": 20, "type": "correction", "reason_code": "cycle_count"},
+            "correction",
+            "cycle_count",
+        ),
+    ],
+)
+def test_patch_records_the_reason_code_and_the_kind_it_implies(api, rtx, body, kind, code):
+    response = api.patch(URL, body, format="json")
+
+    assert response.status_code == 200
+    movement = StockMovement.objects.filter(product=rtx).first()
+    assert (movement.kind, movement.reason_code, movement.adjustment_group) == (kind, code, None)
+
+
+def test_patch_with_a_reason_code_of_another_kind_is_refused_and_changes_nothing(api, rtx):
+    response = api.patch(
+        URL, {"quantity": 30, "type": "correction", "reason_code": "received"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "validation_error",
+        "message": "Reason code 'received' is recorded as a restock, not a correction; "
+        "send type 'restock' or leave type out.",
+    }
+    assert (stock_of(rtx).on_hand, rows(rtx)) == (23, 1)
+
+
+CALLER_CODES = "received, correction, cycle_count, damaged, shrinkage, returned, theft, other"
+
+
+@pytest.mark.parametrize(
+    ("code", "detail"),
+    [
+        ("order", f"must be one of {CALLER_CODES}"),
+        ("opening", f"must be one of {CALLER_CODES}"),
+        ("unspecified", f"must be one of {CALLER_CODES}"),
+        ("", f"must be one of {CALLER_CODES}"),
+        ("Damaged", "must be 'damaged' (upper and lower case matter)"),
+        (3, "must be a string"),
+    ],
+)
+def test_patch_refuses_codes_outside_the_callers_set(api, rtx, code, detail):
+    response = api.patch(URL, {"quantity": 30, "reason_code": code}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["details"] == [f"Field 'reason_code' {detail}"]
+    assert rows(rtx) == 1
+
+
+def test_patch_takes_a_reference_of_500_characters_and_not_more(api, rtx):
+    ok = api.patch(URL, {"quantity": 30, "reference": "wms://" + "r" * 494}, format="json")
+    too_long = api.patch(URL, {"quantity": 31, "reference": "r" * 501}, format="json")
+
+    assert ok.status_code == 200
+    assert StockMovement.objects.filter(product=rtx).first().reference == "wms://" + "r" * 494
+    assert too_long.status_code == 400
+    assert stock_of(rtx).on_hand == 30
 
 
 def test_restock_that_lowers_stock_is_a_conflict(api, rtx):
@@ -279,7 +348,7 @@ def test_patch_without_a_key_is_unauthorized(api_client, rtx):
             ["Field 'reason' must have no more than 200 characters"],
         ),
         ({"quantity": 1, "reason": 5}, ["Field 'reason' must be a string"]),
-        ({"quantity": 1, "type": "theft"}, ["Field 'type' \"theft\" is not a valid choice"]),
+        ({"quantity": 1, "type": "theft"}, ["Field 'type' must be one of correction, restock"]),
         (
             {"quantity": 1, "expected_quantity": "23"},
             ["Field 'expected_quantity' must be an integer"],
@@ -433,6 +502,9 @@ def test_get_inventory_of_unknown_sku_is_not_found(api, db):
 # GET /v1/inventory/{sku}/movements
 
 
+OUR_GROUP = uuid.UUID("0b7f6c1e-5d0a-4c2e-9a51-6f1f4e0c2d11")
+
+
 @pytest.fixture
 def history(rtx, api, make_api_key):
     """Opening 23 (system); our restock; a rival's order reserved and released; a staff note."""
@@ -446,14 +518,22 @@ def history(rtx, api, make_api_key):
         kind="restock",
         reference="DN-1",
         reason="Delivery from Foxconn",
+        adjustment_group=OUR_GROUP,
     )
     stock_reserve(quantities={rtx.pk: 4}, actor=rival, reference="ORD-2024-00001")
     stock_release(quantities={rtx.pk: 4}, actor=rival, reference="ORD-2024-00001")
-    stock_set(product_id=rtx.pk, quantity=28, actor=clerk, reason="Damaged in transit, Jane")
+    stock_set(
+        product_id=rtx.pk,
+        quantity=28,
+        actor=clerk,
+        reason_code="damaged",
+        reason="Damaged in transit, Jane",
+        adjustment_group=uuid.uuid4(),
+    )
     return rtx
 
 
-def _hidden(kind, change, after, reserved_change=0, reserved_after=0):
+def _hidden(kind, change, after, reserved_change=0, reserved_after=0, reason_code="order"):
     return {
         "kind": kind,
         "quantity_change": change,
@@ -461,8 +541,10 @@ def _hidden(kind, change, after, reserved_change=0, reserved_after=0):
         "reserved_change": reserved_change,
         "reserved_after": reserved_after,
         "available_after": after - reserved_after,
+        "reason_code": reason_code,
         "reason": "",
         "reference": "",
+        "adjustment_group": None,
         "source": None,
         "actor": "TechParts",
     }
@@ -481,7 +563,7 @@ def test_movements_show_own_details_and_only_kind_quantities_and_time_of_others(
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", movement.pop("created_at"))
         assert isinstance(movement.pop("id"), int)
     assert body["results"] == [
-        _hidden("correction", -2, 28),
+        _hidden("correction", -2, 28, reason_code="damaged"),
         _hidden("release", 0, 30, reserved_change=-4),
         _hidden("reservation", 0, 30, reserved_change=4, reserved_after=4),
         {
@@ -491,12 +573,14 @@ def test_movements_show_own_details_and_only_kind_quantities_and_time_of_others(
             "reserved_change": 0,
             "reserved_after": 0,
             "available_after": 30,
+            "reason_code": "received",
             "reason": "Delivery from Foxconn",
             "reference": "DN-1",
+            "adjustment_group": str(OUR_GROUP),
             "source": "api",
             "actor": "api_user_12345",
         },
-        _hidden("correction", 23, 23),
+        _hidden("correction", 23, 23, reason_code="opening"),
     ]
     for secret in ["clerk.jane", "Damaged", "rival_integrator", "ORD-2024-00001", "system"]:
         assert secret not in response.content.decode()
@@ -511,7 +595,10 @@ def test_another_integrator_sees_its_own_order_and_not_ours(client_for, history)
         "ORD-2024-00001",
     )
     assert results["reservation"]["reason"] == "Order placed"
-    assert results["restock"] == {**results["restock"], **_hidden("restock", 7, 30)}
+    assert results["restock"] == {
+        **results["restock"],
+        **_hidden("restock", 7, 30, reason_code="received"),
+    }
     for secret in ["api_user_12345", "DN-1", "Foxconn", "clerk.jane", "Damaged"]:
         assert secret not in response.content.decode()
 
@@ -550,6 +637,33 @@ def test_movements_filter_by_kind(api, history):
     response = api.get(f"{URL}/movements", {"kind": "restock"})
 
     assert [m["reference"] for m in response.json()["results"]] == ["DN-1"]
+
+
+def test_movements_filter_by_reason_code(api, history):
+    response = api.get(f"{URL}/movements", {"reason_code": "damaged"})
+
+    assert [(m["kind"], m["quantity_after"]) for m in response.json()["results"]] == [
+        ("correction", 28)
+    ]
+
+
+def test_movements_filter_by_adjustment_group_shows_only_the_callers_own_rows(
+    api, client_for, history
+):
+    ours = api.get(f"{URL}/movements", {"adjustment_group": str(OUR_GROUP)}).json()
+    rivals = client_for("inventory:read", owner="rival_integrator").get(
+        f"{URL}/movements", {"adjustment_group": str(OUR_GROUP)}
+    )
+    staff_group = StockMovement.objects.get(product=history, reason_code="damaged")
+
+    assert [m["reference"] for m in ours["results"]] == ["DN-1"]
+    assert rivals.json()["count"] == 0
+    assert (
+        api.get(f"{URL}/movements", {"adjustment_group": str(staff_group.adjustment_group)}).json()[
+            "count"
+        ]
+        == 0
+    )
 
 
 def test_movements_filter_by_date_range(api, history):
@@ -593,6 +707,7 @@ def test_movements_are_paginated(api, history):
             "Field 'kind' must be one of: correction, restock, reservation, release, shipment",
         ),
         ({"from": "yesterday"}, "Field 'from' must be an ISO 8601 date or date-time"),
+        ({"adjustment_group": "not-a-uuid"}, "Field 'adjustment_group' must be a valid UUID"),
         ({"to": "2024-13-45"}, "Field 'to' must be an ISO 8601 date or date-time"),
     ],
 )

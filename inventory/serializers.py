@@ -42,8 +42,7 @@ class StockUpdateInputSerializer(StrictSerializer):
         required=False,
         help_text="Why, from the fixed list (docs/sync.md): "
         + ", ".join(f"`{code}`" for code in reasons.CALLER_CODES)
-        + ". Left out: `received` for a restock, `correction` otherwise. A code that does not "
-        "match `type` (e.g. `received` with `correction`) is a 400.",
+        + ". Left out: `received` for a restock, `correction` otherwise.",
     )
     expected_quantity = StrictIntegerField(
         min_value=0,

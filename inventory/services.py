@@ -349,10 +349,12 @@ def stock_set(
 
 
 def caller_reason(*, kind: str | None, reason_code: str | None) -> tuple[str, str]:
-    """Return the (kind, reason code) of a caller's stock change, or refuse a mismatch.
+    """Return the (kind, reason code) of a caller's stock change.
 
-    A code implies its kind (inventory.reasons: `received` is a restock, the others are
-    corrections); a caller naming neither makes a correction.
+    Each fills in the other when left out (inventory.reasons: `received` is a restock, the
+    other codes corrections; a restock is `received`); a caller naming neither makes a
+    correction. Named both, both stand: the kind says how the count may move (a restock only
+    raises it), the code says why (a restock of `returned` units is one).
     """
     if reason_code is None:
         kind = kind or Kind.CORRECTION
@@ -361,13 +363,7 @@ def caller_reason(*, kind: str | None, reason_code: str | None) -> tuple[str, st
         raise InvalidQuantity(
             f"Unknown reason code {reason_code!r}; use one of: {', '.join(reasons.CALLER_CODES)}."
         )
-    implied = reasons.kind_of(reason_code)
-    if kind is not None and kind != implied:
-        raise InvalidQuantity(
-            f"Reason code '{reason_code}' is recorded as a {implied}, not a {kind}; "
-            f"send type '{implied}' or leave type out."
-        )
-    return implied, reason_code
+    return kind or reasons.kind_of(reason_code), reason_code
 
 
 def _setting_kind(kind: str, *, quantity: int) -> MovementKind:

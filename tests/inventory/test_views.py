@@ -125,18 +125,23 @@ def test_patch_records_the_reason_code_and_the_kind_it_implies(api, rtx, body, k
     assert (movement.kind, movement.reason_code, movement.adjustment_group) == (kind, code, None)
 
 
-def test_patch_with_a_reason_code_of_another_kind_is_refused_and_changes_nothing(api, rtx):
-    response = api.patch(
-        URL, {"quantity": 30, "type": "correction", "reason_code": "received"}, format="json"
-    )
+@pytest.mark.parametrize(
+    ("body", "kind", "code"),
+    [
+        ({"quantity": 30, "type": "restock", "reason_code": "returned"}, "restock", "returned"),
+        (
+            {"quantity": 30, "type": "correction", "reason_code": "received"},
+            "correction",
+            "received",
+        ),
+    ],
+)
+def test_patch_with_both_type_and_reason_code_records_both(api, rtx, body, kind, code):
+    response = api.patch(URL, body, format="json")
 
-    assert response.status_code == 400
-    assert response.json() == {
-        "error": "validation_error",
-        "message": "Reason code 'received' is recorded as a restock, not a correction; "
-        "send type 'restock' or leave type out.",
-    }
-    assert (stock_of(rtx).on_hand, rows(rtx)) == (23, 1)
+    assert response.status_code == 200
+    movement = StockMovement.objects.filter(product=rtx).first()
+    assert (movement.kind, movement.reason_code) == (kind, code)
 
 
 CALLER_CODES = "received, correction, cycle_count, damaged, shrinkage, returned, theft, other"

@@ -557,6 +557,22 @@ def test_product_history_page_shows_chart_and_movements(manager, ledger):
     assert f"{EXPORT}?product={rtx.pk}" in content
 
 
+def test_product_history_page_shows_reason_codes_and_links_adjustment_groups(manager, rtx):
+    group = uuid.UUID("6f1c0b8e-3d3a-4d0f-9a57-0c4a2c1f7e21")
+    stock_set(
+        product_id=rtx.pk,
+        quantity=20,
+        actor=Actor.system(),
+        reason_code="shrinkage",
+        adjustment_group=group,
+    )
+
+    content = client_as(manager).get(movements_url(rtx)).content.decode()
+
+    assert "<td>Shrinkage</td>" in content
+    assert f'{HISTORY}?adjustment_group={group}" title="{group}">6f1c0b8e</a>' in content
+
+
 def test_product_history_export_link_gives_that_products_rows(manager, ledger):
     rtx, _ = ledger
 

@@ -37,7 +37,7 @@ class Writer(threading.Thread):
     def run(self) -> None:
         try:
             self.work()
-        except BaseException as exc:  # noqa: BLE001 (re-raised on the test's thread)
+        except BaseException as exc:  # re-raised on the test's thread
             self.error = exc
         finally:
             connection.close()

@@ -172,6 +172,7 @@ BAD_QUERY = validation_error(
 )
 
 inventory_list_schema = extend_schema(
+    operation_id="inventory_list",
     summary="List inventory",
     description="Every stock record, ordered by product: on-hand (`quantity`), reserved, "
     "available, the low-stock threshold and when the record last changed (a threshold change "
@@ -203,6 +204,7 @@ inventory_list_schema = extend_schema(
 )
 
 change_feed_schema = extend_schema(
+    operation_id="inventory_changes_list",
     summary="Follow inventory changes",
     description="The stock ledger as a feed: every change of every product's stock, oldest "
     "first, from the first row ever written. No change is ever skipped, although transactions "

@@ -213,7 +213,8 @@ class CursorField(serializers.Field):
 
 def _sku_list(help_text: str) -> serializers.ListField:
     return serializers.ListField(
-        child=serializers.CharField(max_length=SKU_MAX_LENGTH),
+        # Not trimmed: a SKU is matched exactly, and " " is then simply no SKU.
+        child=serializers.CharField(max_length=SKU_MAX_LENGTH, trim_whitespace=False),
         required=False,
         max_length=MAX_SKUS,
         help_text=help_text,

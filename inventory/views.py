@@ -4,7 +4,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from inventory.cursors import cursor_encode
-from inventory.feed import FeedPosition, change_feed_page, feed_position_now
+from inventory.feed import FEED_START, FeedPosition, change_feed_page, feed_position_now
 from inventory.filters import StockMovementFilter
 from inventory.schema import (
     change_feed_schema,
@@ -156,9 +156,8 @@ class InventoryChangesView(views.APIView):
         query = ChangeFeedQueryInputSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        after = FeedPosition(*params["after"]) if "after" in params else None
         page = change_feed_page(
-            **({"after": after} if after else {}),
+            after=FeedPosition(*params["after"]) if "after" in params else FEED_START,
             limit=params["limit"],
             skus=params.get("sku", ()),
             kind=params.get("kind"),

@@ -11,6 +11,7 @@ import pytest
 
 from inventory.feed import FEED_START, FeedPosition, change_feed_page
 from inventory.models import StockMovement
+from inventory.serializers import ChangeOutputSerializer
 from inventory.services import stock_adjust, stock_set
 from techparts.actors import Actor
 from tests.factories import ProductFactory, UserFactory
@@ -86,6 +87,17 @@ def test_feed_row_shows_before_and_after_of_every_count(client_for):
         "actor": "acme_wms",
         "created_at": movement.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+
+
+def test_feed_rows_carry_exactly_the_fields_the_schema_documents(client_for, schema):
+    ProductFactory(stock=5)
+
+    body = client_for("inventory:read").get(URL).json()
+
+    components = schema["components"]["schemas"]
+    assert set(body) == set(components["StockChangePage"]["properties"])
+    assert set(body["results"][0]) == set(components["StockChange"]["properties"])
+    assert set(ChangeOutputSerializer().fields) == set(body["results"][0])
 
 
 def test_feed_shows_other_owners_and_staff_rows_without_their_details(client_for):

@@ -64,6 +64,16 @@ def test_list_shows_every_record_in_the_stock_record_shape(reader):
     assert FeedPosition.from_cursor(body["changes_cursor"])  # a feed position
 
 
+def test_list_answers_exactly_the_fields_the_schema_documents(reader, schema):
+    ProductFactory(stock=5)
+
+    body = reader.get(URL).json()
+
+    components = schema["components"]["schemas"]
+    assert set(body) == set(components["StockRecordPage"]["properties"])
+    assert set(body["results"][0]) == set(components["StockRecord"]["properties"])
+
+
 def test_pages_follow_product_order_and_next_keeps_the_filters(reader):
     products = [ProductFactory(stock=n) for n in range(1, 15)]
 

@@ -1,5 +1,6 @@
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 
 from catalog.models import Product
 from inventory import reasons
@@ -221,7 +222,27 @@ def _sku_list(help_text: str) -> serializers.ListField:
     )
 
 
-class StockRecordListQueryInputSerializer(serializers.Serializer):
+class QueryInputSerializer(serializers.Serializer):
+    """Query parameters: an empty value (`?after=`) is refused, not read as left out.
+
+    DRF skips an empty optional form value, which would turn `?updated_since=` into the
+    unfiltered list (as StrictFilterSet refuses it for django-filter).
+    """
+
+    def to_internal_value(self, data):
+        empty = [
+            name
+            for name in self.fields
+            if name in data and any(value == "" for value in data.getlist(name))
+        ]
+        if empty:
+            raise serializers.ValidationError(
+                {name: [ErrorDetail("must not be empty", code="empty")] for name in empty}
+            )
+        return super().to_internal_value(data)
+
+
+class StockRecordListQueryInputSerializer(QueryInputSerializer):
     cursor = CursorField(tag=STOCK_CURSOR_TAG, count=1, required=False)
     limit = QueryLimitField(maximum=MAX_LIMIT, required=False, default=DEFAULT_LIMIT)
     updated_since = serializers.DateTimeField(required=False)
@@ -229,7 +250,7 @@ class StockRecordListQueryInputSerializer(serializers.Serializer):
     sku = _sku_list("Only these SKUs (repeat the parameter, up to 100).")
 
 
-class ChangeFeedQueryInputSerializer(serializers.Serializer):
+class ChangeFeedQueryInputSerializer(QueryInputSerializer):
     after = CursorField(tag=FEED_CURSOR_TAG, count=2, required=False)
     limit = QueryLimitField(maximum=MAX_LIMIT, required=False, default=DEFAULT_LIMIT)
     sku = _sku_list("Only changes of these SKUs (repeat the parameter, up to 100).")

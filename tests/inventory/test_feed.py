@@ -185,6 +185,8 @@ def test_feed_filters_by_sku_kind_and_reason_code_without_losing_its_place(clien
             "Field 'after' is not a cursor this API issued",
         ),
         ({"after": "A" * 5000}, "Field 'after' is not a cursor this API issued"),
+        ({"after": ""}, "Field 'after' must not be empty"),
+        ({"kind": ""}, "Field 'kind' must not be empty"),
         ({"limit": "0"}, "Field 'limit' must be an integer from 1 to 1000"),
         ({"limit": "1001"}, "Field 'limit' must be an integer from 1 to 1000"),
         ({"limit": "1e3"}, "Field 'limit' must be an integer from 1 to 1000"),

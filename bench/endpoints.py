@@ -44,6 +44,23 @@ PAIRS = (
         "/bench/floor/inventory/SYN-%07d",
         target=0.5,
     ),
+    # Issue 11's sync reads: no target set; measured so a regression shows.
+    Pair(
+        "GET /v1/inventory?limit=100",
+        "list",
+        "GET",
+        "/v1/inventory?limit=100",
+        "/bench/floor/inventory?limit=100",
+        target=None,
+    ),
+    Pair(
+        "GET /v1/inventory/changes?limit=100",
+        "list",
+        "GET",
+        "/v1/inventory/changes?limit=100",
+        "/bench/floor/inventory/changes?limit=100",
+        target=None,
+    ),
     Pair(
         "POST /v1/orders",
         "order",

@@ -41,6 +41,8 @@ REASON_CODES = (
 )
 BY_CODE = {code.value: code for code in REASON_CODES}
 # The codes a caller may choose, in table order.
+# Every code, system ones included (the ledger column; the schema's StockMovementReasonCodeEnum).
+ALL_CODES = tuple(code.value for code in REASON_CODES)
 CALLER_CODES = tuple(code.value for code in REASON_CODES if code.kind is not None)
 LOSS_CODES = tuple(code.value for code in REASON_CODES if code.loss)
 ORDER = "order"

@@ -1,7 +1,7 @@
 """Reads of stock and its ledger, shaped for the API, the admin and reconciliation."""
 
 import operator
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce
@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 from catalog.models import Product
 from inventory.kinds import KINDS
 from inventory.models import StockMovement, StockRecord
-from inventory.rules import is_available
+from inventory.rules import available_expression, is_available, low_stock_condition
 from techparts.errors import NotFound
 
 
@@ -287,3 +287,48 @@ def reserved_mismatches(*, promised: Mapping[int, int]) -> list[ReservedMismatch
 
 def stock_record_count() -> int:
     return StockRecord.objects.count()
+
+
+# The cursor of GET /v1/inventory: the last product id served (inventory.cursors).
+STOCK_CURSOR_TAG = "s1"
+
+
+@dataclass(frozen=True)
+class StockRecordPage:
+    records: list[StockRecord]
+    # The product id to continue after; None on the last page.
+    next_after: int | None
+
+
+def stock_record_page(
+    *,
+    after_product_id: int = 0,
+    limit: int,
+    updated_since: datetime | None = None,
+    low_stock: bool | None = None,
+    skus: Sequence[str] = (),
+) -> StockRecordPage:
+    """Return up to `limit` stock records after `after_product_id`, ordered by product id.
+
+    A product's id never changes, so writes between pages (which move `updated_at`, `low_stock`
+    and counts) never make a record appear on two pages or on none: a record that matches the
+    filters when its page is read is on that page. One query.
+    """
+    records = (
+        StockRecord.objects.select_related("product")
+        .filter(product_id__gt=after_product_id)
+        .order_by("product_id")
+    )
+    if updated_since is not None:
+        records = records.filter(updated_at__gte=updated_since)
+    if low_stock is not None:
+        # Not `available`: the model's property of that name cannot be assigned.
+        records = records.annotate(units_available=available_expression())
+        low = low_stock_condition(available="units_available")
+        records = records.filter(low) if low_stock else records.exclude(low)
+    if skus:
+        records = records.filter(product__sku__in=list(skus))
+    page = list(records[: limit + 1])
+    if len(page) > limit:
+        return StockRecordPage(records=page[:limit], next_after=page[limit - 1].product_id)
+    return StockRecordPage(records=page, next_after=None)

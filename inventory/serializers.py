@@ -1,18 +1,33 @@
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 
+from catalog.models import Product
 from inventory import reasons
+from inventory.cursors import InvalidCursor, cursor_decode
+from inventory.feed import CURSOR_TAG as FEED_CURSOR_TAG
+from inventory.feed import DEFAULT_LIMIT, MAX_LIMIT, MAX_SKUS
 from inventory.kinds import SETTING_KINDS
 from inventory.models import MAX_ON_HAND, StockMovement, StockRecord
-from inventory.selectors import movement_public_view
+from inventory.rules import is_available
+from inventory.selectors import STOCK_CURSOR_TAG, movement_public_view
+from techparts.api.filters import FALSE_VALUES, TRUE_VALUES
 from techparts.api.serializers import (
     StrictCharField,
     StrictChoiceField,
     StrictIntegerField,
     StrictSerializer,
+    datetime_text,
 )
 
 REFERENCE_MAX_LENGTH = StockMovement._meta.get_field("reference").max_length
+SKU_MAX_LENGTH = Product._meta.get_field("sku").max_length
+
+REASON_CODE_HELP = (
+    "Why, from the fixed list (docs/sync.md); `order` for order reservations, releases and "
+    "shipments, `opening` for a first count, `unspecified` on rows written before reason codes "
+    "existed."
+)
 
 # Input serializers are `...InputSerializer`, output ones `...OutputSerializer`; an output
 # serializer pins its schema component name, so the published schema keeps its names.
@@ -119,10 +134,7 @@ class StockMovementOutputSerializer(serializers.Serializer):
     reserved_after = serializers.IntegerField(help_text="Reserved count after the change.")
     available_after = serializers.IntegerField(help_text="quantity_after - reserved_after.")
     reason_code = serializers.ChoiceField(
-        choices=[code for code, _ in reasons.reason_code_choices()],
-        help_text="Why, from the fixed list (docs/sync.md); `order` for order reservations, "
-        "releases and shipments, `opening` for a first count, `unspecified` on rows written "
-        "before reason codes existed.",
+        choices=[code for code, _ in reasons.reason_code_choices()], help_text=REASON_CODE_HELP
     )
     reason = serializers.CharField(
         help_text="Why: the reason your key sent. Empty on movements not made by your keys."
@@ -149,3 +161,200 @@ class StockMovementOutputSerializer(serializers.Serializer):
     def to_representation(self, instance: StockMovement) -> dict:
         view = movement_public_view(instance, viewer_owner=self.context.get("viewer_owner"))
         return super().to_representation(view)
+
+
+# --- Reading many records and the change feed (GET /v1/inventory, GET /v1/inventory/changes) ---
+
+
+class QueryLimitField(serializers.Field):
+    """`limit`: digits only, 1 to `maximum` (a query value is text: "1e3", "+5", " 7" are refused)."""
+
+    def __init__(self, *, maximum: int, **kwargs):
+        self.maximum = maximum
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> int:
+        text = str(data)
+        if not (text.isascii() and text.isdigit() and len(text) <= 7) or not (
+            1 <= int(text) <= self.maximum
+        ):
+            raise serializers.ValidationError(f"must be an integer from 1 to {self.maximum}")
+        return int(text)
+
+
+class QueryBooleanField(serializers.Field):
+    """`true`/`false` (or `1`/`0`), as every boolean filter of the API reads them."""
+
+    def to_internal_value(self, data) -> bool:
+        text = str(data).strip().lower()
+        if text in TRUE_VALUES:
+            return True
+        if text in FALSE_VALUES:
+            return False
+        raise serializers.ValidationError("must be true or false")
+
+
+class CursorField(serializers.Field):
+    """An opaque cursor the API issued (`inventory.cursors`); anything else is a 400."""
+
+    def __init__(self, *, tag: str, count: int, **kwargs):
+        self.tag = tag
+        self.count = count
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> tuple[int, ...]:
+        try:
+            return cursor_decode(self.tag, str(data), count=self.count)
+        except InvalidCursor:
+            raise serializers.ValidationError(
+                "is not a cursor this API issued; pass the cursor of an earlier answer unchanged"
+            ) from None
+
+
+def _sku_list(help_text: str) -> serializers.ListField:
+    return serializers.ListField(
+        # Not trimmed: a SKU is matched exactly, and " " is then simply no SKU.
+        child=serializers.CharField(max_length=SKU_MAX_LENGTH, trim_whitespace=False),
+        required=False,
+        max_length=MAX_SKUS,
+        help_text=help_text,
+    )
+
+
+class QueryInputSerializer(serializers.Serializer):
+    """Query parameters: an empty value (`?after=`) is refused, not read as left out.
+
+    DRF skips an empty optional form value, which would turn `?updated_since=` into the
+    unfiltered list (as StrictFilterSet refuses it for django-filter).
+    """
+
+    def to_internal_value(self, data):
+        empty = [
+            name
+            for name in self.fields
+            if name in data and any(value == "" for value in data.getlist(name))
+        ]
+        if empty:
+            raise serializers.ValidationError(
+                {name: [ErrorDetail("must not be empty", code="empty")] for name in empty}
+            )
+        return super().to_internal_value(data)
+
+
+class StockRecordListQueryInputSerializer(QueryInputSerializer):
+    cursor = CursorField(tag=STOCK_CURSOR_TAG, count=1, required=False)
+    limit = QueryLimitField(maximum=MAX_LIMIT, required=False, default=DEFAULT_LIMIT)
+    updated_since = serializers.DateTimeField(required=False)
+    low_stock = QueryBooleanField(required=False)
+    sku = _sku_list("Only these SKUs (repeat the parameter, up to 100).")
+
+
+class ChangeFeedQueryInputSerializer(QueryInputSerializer):
+    after = CursorField(tag=FEED_CURSOR_TAG, count=2, required=False)
+    limit = QueryLimitField(maximum=MAX_LIMIT, required=False, default=DEFAULT_LIMIT)
+    sku = _sku_list("Only changes of these SKUs (repeat the parameter, up to 100).")
+    kind = StrictChoiceField(choices=StockMovement.Kind.values, required=False)
+    reason_code = StrictChoiceField(
+        choices=[code for code, _ in reasons.reason_code_choices()], required=False
+    )
+
+
+@extend_schema_serializer(component_name="StockRecordPage")
+class StockRecordPageOutputSerializer(serializers.Serializer):
+    results = StockRecordOutputSerializer(many=True)
+    next = serializers.URLField(
+        allow_null=True, help_text="The full URL of the next page; null on the last page."
+    )
+    next_cursor = serializers.CharField(
+        allow_null=True, help_text="The `cursor` of the next page; null on the last page."
+    )
+    changes_cursor = serializers.CharField(
+        help_text="A change-feed position (`after` of GET /v1/inventory/changes) taken before "
+        "this page was read: following the feed from the first page's value brings every "
+        "change the pages may have missed (and perhaps a few they already show)."
+    )
+
+
+@extend_schema_serializer(component_name="StockChange")
+class ChangeOutputSerializer(serializers.Serializer):
+    """One ledger row of the change feed, as `movement_public_view` lets the caller see it.
+
+    Documents `change_representation`, which the feed renders with (a plain dict per row: a
+    page holds up to 1,000).
+    """
+
+    id = serializers.IntegerField(help_text="The ledger row's id (not the feed order).")
+    sku = serializers.CharField()
+    product_id = serializers.CharField(help_text="The product's public id.")
+    kind = serializers.ChoiceField(choices=StockMovement.Kind.choices)
+    reason_code = serializers.ChoiceField(
+        choices=[code for code, _ in reasons.reason_code_choices()], help_text=REASON_CODE_HELP
+    )
+    quantity_before = serializers.IntegerField(help_text="On-hand count before the change.")
+    quantity_change = serializers.IntegerField(help_text="Signed change of the on-hand count.")
+    quantity_after = serializers.IntegerField(help_text="On-hand count after the change.")
+    reserved_before = serializers.IntegerField()
+    reserved_change = serializers.IntegerField()
+    reserved_after = serializers.IntegerField()
+    available_before = serializers.IntegerField()
+    available_after = serializers.IntegerField()
+    adjustment_group = serializers.UUIDField(
+        allow_null=True,
+        help_text="Shared by every row one of your calls wrote together; null on single "
+        "changes and on changes not made by your keys.",
+    )
+    reason = serializers.CharField(help_text="Empty on changes not made by your keys.")
+    reference = serializers.CharField(help_text="Empty on changes not made by your keys.")
+    source = serializers.ChoiceField(
+        choices=[StockMovement.Source.API],
+        allow_null=True,
+        help_text="`api` on your own changes; null on all others.",
+    )
+    actor = serializers.CharField(
+        help_text="Your API key owner name on your own changes; `TechParts` on all others."
+    )
+    created_at = serializers.DateTimeField()
+
+    def to_representation(self, instance: StockMovement) -> dict:
+        return change_representation(instance, viewer_owner=self.context.get("viewer_owner"))
+
+
+def change_representation(movement: StockMovement, *, viewer_owner: str | None) -> dict:
+    """Return one feed row (a movement read by inventory.feed) as the caller may see it."""
+    view = movement_public_view(movement, viewer_owner=viewer_owner)
+    quantity_before = view.quantity_after - view.quantity_change
+    reserved_before = view.reserved_after - view.reserved_change
+    return {
+        "id": view.id,
+        "sku": movement.sku,
+        "product_id": movement.public_id,
+        "kind": view.kind,
+        "reason_code": view.reason_code,
+        "quantity_before": quantity_before,
+        "quantity_change": view.quantity_change,
+        "quantity_after": view.quantity_after,
+        "reserved_before": reserved_before,
+        "reserved_change": view.reserved_change,
+        "reserved_after": view.reserved_after,
+        "available_before": is_available(quantity_before, reserved_before),
+        "available_after": view.available_after,
+        "adjustment_group": None if view.adjustment_group is None else str(view.adjustment_group),
+        "reason": view.reason,
+        "reference": view.reference,
+        "source": view.source,
+        "actor": view.actor,
+        "created_at": datetime_text(view.created_at),
+    }
+
+
+@extend_schema_serializer(component_name="StockChangePage")
+class ChangePageOutputSerializer(serializers.Serializer):
+    results = ChangeOutputSerializer(many=True)
+    next_cursor = serializers.CharField(
+        help_text="Where to resume (`after`), always present, also when `results` is empty. "
+        "Store it once the page is handled."
+    )
+    has_more = serializers.BooleanField(
+        help_text="true: more rows are ready now, ask again at once. false: caught up, ask "
+        "again after a pause."
+    )

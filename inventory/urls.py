@@ -1,8 +1,18 @@
 from django.urls import path
 
-from inventory.views import InventoryMovementsView, InventoryView
+from inventory.views import (
+    InventoryChangesView,
+    InventoryListView,
+    InventoryMovementsView,
+    InventoryView,
+)
 
+# Fixed paths come before `inventory/<str:sku>`, which would otherwise read them as SKUs. The
+# words they use (`changes`, `bulk`) are reserved: no product's SKU can be one of them
+# (catalog SKUs are upper-case letters and digits; see docs/inventory.md).
 urlpatterns = [
+    path("inventory", InventoryListView.as_view(), name="inventory-list"),
+    path("inventory/changes", InventoryChangesView.as_view(), name="inventory-changes"),
     path("inventory/<str:sku>", InventoryView.as_view(), name="inventory-detail"),
     path(
         "inventory/<str:sku>/movements",

@@ -3,13 +3,29 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from inventory.cursors import cursor_encode
+from inventory.feed import FEED_START, FeedPosition, change_feed_page, feed_position_now
 from inventory.filters import StockMovementFilter
-from inventory.schema import inventory_get_schema, inventory_patch_schema, movement_list_schema
-from inventory.selectors import movement_list, stock_record_get
+from inventory.schema import (
+    change_feed_schema,
+    inventory_get_schema,
+    inventory_list_schema,
+    inventory_patch_schema,
+    movement_list_schema,
+)
+from inventory.selectors import (
+    STOCK_CURSOR_TAG,
+    movement_list,
+    stock_record_get,
+    stock_record_page,
+)
 from inventory.serializers import (
+    ChangeFeedQueryInputSerializer,
     StockMovementOutputSerializer,
+    StockRecordListQueryInputSerializer,
     StockRecordOutputSerializer,
     StockUpdateInputSerializer,
+    change_representation,
 )
 from inventory.services import stock_set
 from techparts.actors import Actor
@@ -87,3 +103,71 @@ class InventoryMovementsView(generics.ListAPIView):
         # The serializer shows each movement as this key's owner may see it.
         api_key = getattr(self.request, "auth", None)
         return {**super().get_serializer_context(), "viewer_owner": getattr(api_key, "owner", None)}
+
+
+def _viewer_owner(request: Request) -> str | None:
+    return getattr(getattr(request, "auth", None), "owner", None)
+
+
+class InventoryListView(views.APIView):
+    """Every stock record, by cursor, in product order."""
+
+    required_scopes = {"get": INVENTORY_READ}
+    query_parameters = tuple(StockRecordListQueryInputSerializer().fields)
+
+    @inventory_list_schema
+    def get(self, request: Request) -> Response:
+        query = StockRecordListQueryInputSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        # Taken before the page is read, so the feed from it covers whatever the page misses.
+        changes_cursor = feed_position_now().cursor()
+        page = stock_record_page(
+            after_product_id=params["cursor"][0] if "cursor" in params else 0,
+            limit=params["limit"],
+            updated_since=params.get("updated_since"),
+            low_stock=params.get("low_stock"),
+            skus=params.get("sku", ()),
+        )
+        next_cursor = next_url = None
+        if page.next_after is not None:
+            next_cursor = cursor_encode(STOCK_CURSOR_TAG, page.next_after)
+            query_string = request.query_params.copy()
+            query_string["cursor"] = next_cursor
+            next_url = request.build_absolute_uri(f"{request.path}?{query_string.urlencode()}")
+        return Response(
+            {
+                "results": StockRecordOutputSerializer(page.records, many=True).data,
+                "next": next_url,
+                "next_cursor": next_cursor,
+                "changes_cursor": changes_cursor,
+            }
+        )
+
+
+class InventoryChangesView(views.APIView):
+    """The stock ledger as a gap-free feed (inventory.feed)."""
+
+    required_scopes = {"get": INVENTORY_READ}
+    query_parameters = tuple(ChangeFeedQueryInputSerializer().fields)
+
+    @change_feed_schema
+    def get(self, request: Request) -> Response:
+        query = ChangeFeedQueryInputSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        page = change_feed_page(
+            after=FeedPosition(*params["after"]) if "after" in params else FEED_START,
+            limit=params["limit"],
+            skus=params.get("sku", ()),
+            kind=params.get("kind"),
+            reason_code=params.get("reason_code"),
+        )
+        owner = _viewer_owner(request)
+        return Response(
+            {
+                "results": [change_representation(m, viewer_owner=owner) for m in page.movements],
+                "next_cursor": page.next_position.cursor(),
+                "has_more": page.has_more,
+            }
+        )

@@ -366,6 +366,9 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # PATCH /v1/inventory/{sku} takes the same required fields as a full update.
     "COMPONENT_SPLIT_PATCH": False,
+    # The ledger's reason codes appear in several components (movements, the change feed):
+    # one enum, under the name the schema has always used.
+    "ENUM_NAME_OVERRIDES": {"StockMovementReasonCodeEnum": "inventory.reasons.ALL_CODES"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "techparts.api.schema.postprocess_schema",

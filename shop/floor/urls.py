@@ -6,6 +6,8 @@ from shop.floor import views
 urlpatterns = [
     path("products/<str:public_id>", views.product_detail, name="floor-product-detail"),
     path("products", views.product_list, name="floor-product-list"),
+    path("inventory", views.inventory_list, name="floor-inventory-list"),
+    path("inventory/changes", views.inventory_changes, name="floor-inventory-changes"),
     path("inventory/<str:sku>", views.stock_set, name="floor-stock-set"),
     path("orders", views.order_create, name="floor-order-create"),
 ]

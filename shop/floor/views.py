@@ -166,3 +166,43 @@ def _movement(
         source=SOURCE_API,
         actor_name=ACTOR_NAME,
     )
+
+
+@require_GET
+def inventory_list(request: HttpRequest) -> JsonResponse:
+    """Read one page of stock records (limit, at most 1000) with their products in one query."""
+    size = min(int(request.GET.get("limit", "100")), 1000)
+    rows = list(
+        StockRecord.objects.order_by("product_id").values(
+            "product__sku",
+            "product__public_id",
+            "product__name",
+            "on_hand",
+            "reserved",
+            "low_stock_threshold",
+            "updated_at",
+        )[:size]
+    )
+    return JsonResponse({"results": rows})
+
+
+@require_GET
+def inventory_changes(request: HttpRequest) -> JsonResponse:
+    """Read the feed's first page (limit, at most 1000): ledger rows below the horizon, in order.
+
+    The horizon condition is work the feed cannot avoid, so the floor does it too (PostgreSQL).
+    """
+    size = min(int(request.GET.get("limit", "100")), 1000)
+    ledger = StockMovement._meta.db_table
+    product = Product._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT m.id, m.xact, m.kind, m.on_hand_delta, m.reserved_delta, "  # noqa: S608
+            "m.on_hand_after, m.reserved_after, m.reason_code, m.created_at, p.sku, p.public_id "
+            f"FROM {ledger} m JOIN {product} p ON p.id = m.product_id "
+            "WHERE m.xact < pg_snapshot_xmin(pg_current_snapshot())::text::bigint "
+            "ORDER BY m.xact, m.id LIMIT %s",
+            [size],
+        )
+        rows = cursor.fetchall()
+    return JsonResponse({"results": rows})

@@ -211,3 +211,15 @@ def test_database_refuses_a_ledger_row_beyond_the_maximum(row):
         _append_correction(row.product, on_hand_delta=9990, on_hand_after=10_000)
 
     assert StockMovement.objects.filter(product=row.product).count() == 1
+
+
+def test_saving_a_threshold_moves_updated_at():
+    product = ProductFactory(stock=10)
+    record = StockRecord.objects.get(product=product)
+    before = record.updated_at
+
+    record.low_stock_threshold = 20
+    record.save()
+
+    # Readers see low_stock, so `updated_since` and the list must see this change.
+    assert StockRecord.objects.get(pk=record.pk).updated_at > before

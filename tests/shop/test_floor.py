@@ -22,6 +22,8 @@ from tests.techparts.test_production import PRODUCTION_ENV
         ("get", "/bench/floor/products?page_size=100"),
         ("patch", "/bench/floor/inventory/GPU-NV-4090-MSI-001"),
         ("post", "/bench/floor/orders"),
+        ("get", "/bench/floor/inventory?limit=100"),
+        ("get", "/bench/floor/inventory/changes?limit=100"),
     ],
 )
 def test_floor_views_are_not_routed_without_the_setting(client, method, path):
@@ -88,3 +90,26 @@ class TestFloorViews:
         assert order.lines.count() == 3
         assert [stock_of(p).reserved for p in products] == [2, 2, 2]
         call_command("reconcile_stock")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)  # the feed floor serves committed transactions only
+@pytest.mark.urls("shop.floor.urls")
+class TestSyncReadFloors:
+    def test_inventory_list_floor_reads_records_in_product_order(self, client):
+        products = [ProductFactory(stock=n) for n in (3, 4)]
+
+        response = client.get("/inventory", {"limit": 1})
+
+        assert response.status_code == 200
+        [row] = response.json()["results"]
+        assert (row["product__sku"], row["on_hand"]) == (products[0].sku, 3)
+
+    def test_inventory_changes_floor_reads_the_ledger_in_feed_order(self, client):
+        products = [ProductFactory(stock=n) for n in (3, 4)]
+
+        response = client.get("/inventory/changes", {"limit": 10})
+
+        assert response.status_code == 200
+        rows = response.json()["results"]
+        assert [row[-2] for row in rows] == [p.sku for p in products]

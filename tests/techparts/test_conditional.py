@@ -208,3 +208,31 @@ class TestNotModifiedBudget:
 
         assert api.get("/v1/orders", HTTP_IF_NONE_MATCH="*").status_code == 200
         assert api.get("/v1/orders", HTTP_IF_NONE_MATCH="*").status_code == 429
+
+
+TAGGED = [
+    "/v1/products",
+    "/v1/products/{id}",
+    "/v1/inventory/{sku}",
+    "/v1/inventory/{sku}/movements",
+]
+
+
+@pytest.mark.parametrize("path", TAGGED)
+def test_the_schema_documents_the_header_the_tag_and_the_304(schema, path):
+    operation = schema["paths"][path]["get"]
+
+    headers = [p["name"] for p in operation["parameters"] if p["in"] == "header"]
+    assert headers == ["If-None-Match"]
+    assert operation["responses"]["200"]["headers"]["ETag"]["required"] is True
+    assert "content" not in operation["responses"]["304"]
+    assert set(operation["responses"]["304"]["headers"]) == {"ETag", "Cache-Control", "Vary"}
+
+
+def test_untagged_operations_document_none_of_it(schema):
+    patch = schema["paths"]["/v1/inventory/{sku}"]["patch"]
+    orders = schema["paths"]["/v1/orders"]["get"]
+
+    for operation in (patch, orders):
+        assert "304" not in operation["responses"]
+        assert all(p["name"] != "If-None-Match" for p in operation.get("parameters", []))

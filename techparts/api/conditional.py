@@ -95,7 +95,7 @@ class ConditionalGetMixin:
                 return _not_modified(etag)
             response["ETag"] = etag
             _mark_private(response)
-        if conditional and response.status_code != 429:
+        if conditional:
             # Not a 304: the answer costs a normal read as well (after the work, as only the
             # work tells a 304 from a 200; a 304 costs the same work, see throttling).
             wait = charge_full_read(request)

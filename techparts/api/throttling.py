@@ -34,8 +34,9 @@ def charge_full_read(request) -> float | None:
 
     Return the seconds to wait when that budget is spent (the answer is then a 429).
     """
-    if request.auth is None:
-        return None
+    if not getattr(request, "read_charge_pending", False):
+        return None  # refused before the throttle ran (401, 403, 400 for the query): no charge
+    request.read_charge_pending = False
     return _hit(budget="read", rate=settings.API_RATE_LIMIT_READ, prefix=request.auth.prefix)
 
 
@@ -53,6 +54,9 @@ class ApiKeyRateThrottle(BaseThrottle):
         else:
             budget, rate = "read", settings.API_RATE_LIMIT_READ
         wait = _hit(budget=budget, rate=rate, prefix=request.auth.prefix)
+        # Let in on the not-modified budget: the view charges a normal read as well unless it
+        # answers 304 (charge_full_read). Refused here, it costs nothing more.
+        request.read_charge_pending = budget == "not-modified" and wait is None
         self._wait = wait or 0.0
         return wait is None
 

@@ -8,6 +8,7 @@ import pytest
 
 from catalog.models import Product
 from techparts.api.conditional import body_etag, if_none_match_matches
+from techparts.ratelimit.models import RateCounter
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -174,7 +175,7 @@ class TestNotModifiedBudget:
         assert api.get(URL).status_code == 429
 
     def test_a_spent_not_modified_budget_is_a_429_with_retry_after(self, api, product, settings):
-        settings.API_RATE_LIMIT_READ = "100/hour"
+        settings.API_RATE_LIMIT_READ = "2/hour"
         settings.API_RATE_LIMIT_NOT_MODIFIED = "3/hour"
         etag = api.get(URL)["ETag"]
 
@@ -189,7 +190,17 @@ class TestNotModifiedBudget:
         }
         assert refused.json()["message"].startswith("Rate limit exceeded. Retry in ")
         assert 1 <= int(refused["Retry-After"]) <= 3601
-        assert api.get(URL).status_code == 200  # the read budget is another one
+        # The read budget is another one, and the refusals did not spend it: read 2 of 2.
+        assert api.get(URL).status_code == 200
+        assert api.get(URL).status_code == 429
+
+    def test_a_conditional_read_of_a_missing_product_pays_a_normal_read(self, api, db, settings):
+        settings.API_RATE_LIMIT_READ = "1/hour"
+        settings.API_RATE_LIMIT_NOT_MODIFIED = "50/hour"
+        missing = "/v1/products/PROD-NONE-001"
+
+        assert api.get(missing, HTTP_IF_NONE_MATCH="*").status_code == 404
+        assert api.get(missing, HTTP_IF_NONE_MATCH="*").status_code == 429
 
     def test_budgets_are_per_key(self, client_for, product, settings):
         settings.API_RATE_LIMIT_NOT_MODIFIED = "1/hour"
@@ -236,3 +247,16 @@ def test_untagged_operations_document_none_of_it(schema):
     for operation in (patch, orders):
         assert "304" not in operation["responses"]
         assert all(p["name"] != "If-None-Match" for p in operation.get("parameters", []))
+
+
+def test_a_conditional_read_refused_before_the_throttle_spends_nothing(client_for, settings):
+    settings.API_RATE_LIMIT_READ = "1/hour"
+    settings.API_RATE_LIMIT_NOT_MODIFIED = "1/hour"
+    ProductFactory(public_id="PROD-ETAG-001")
+    no_scope = client_for("orders:read")
+
+    for _ in range(3):
+        assert no_scope.get(URL, HTTP_IF_NONE_MATCH='"x"').status_code == 403
+        assert no_scope.get(f"{URL}?x=1", HTTP_IF_NONE_MATCH='"x"').status_code in (400, 403)
+
+    assert not RateCounter.objects.exists()

@@ -20,7 +20,7 @@ from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from techparts.api.throttling import charge_full_read
+from techparts.api.throttling import charge_full_read, is_conditional_get
 
 # RFC 9110 8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE; etagc excludes '"', spaces
 # and controls. Anything else in the header (a bare token, a stray comma) matches nothing.
@@ -61,11 +61,6 @@ def if_none_match_matches(header: str | None, etag: str) -> bool:
         if position >= len(header):
             return False
     return False
-
-
-def is_conditional_get(request: Request) -> bool:
-    """Tell whether the request is a GET or HEAD carrying `If-None-Match`."""
-    return request.method in ("GET", "HEAD") and "HTTP_IF_NONE_MATCH" in request.META
 
 
 class ConditionalGetMixin:

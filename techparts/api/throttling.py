@@ -29,6 +29,11 @@ def _hit(*, budget: str, rate: str, prefix: str) -> float | None:
     return rate_limit_hit(bucket=f"api:{budget}:{prefix}", limit=limit, period=period)
 
 
+def is_conditional_get(request) -> bool:
+    """Tell whether the request is a GET or HEAD carrying `If-None-Match`."""
+    return request.method in ("GET", "HEAD") and "HTTP_IF_NONE_MATCH" in request.META
+
+
 def charge_full_read(request) -> float | None:
     """Charge a conditional GET that did not end in a 304 to the normal read budget.
 
@@ -49,7 +54,7 @@ class ApiKeyRateThrottle(BaseThrottle):
             return True  # unauthenticated requests are refused before doing any work
         if request.method not in SAFE_METHODS:
             budget, rate = "write", settings.API_RATE_LIMIT_WRITE
-        elif getattr(view, "conditional_get", False) and _carries_if_none_match(request):
+        elif getattr(view, "conditional_get", False) and is_conditional_get(request):
             budget, rate = "not-modified", settings.API_RATE_LIMIT_NOT_MODIFIED
         else:
             budget, rate = "read", settings.API_RATE_LIMIT_READ
@@ -62,8 +67,3 @@ class ApiKeyRateThrottle(BaseThrottle):
 
     def wait(self) -> float:
         return max(self._wait, 1.0)
-
-
-def _carries_if_none_match(request) -> bool:
-    # techparts.api.conditional.is_conditional_get, not imported: that module imports this one.
-    return request.method in ("GET", "HEAD") and "HTTP_IF_NONE_MATCH" in request.META

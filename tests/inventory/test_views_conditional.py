@@ -2,6 +2,7 @@
 
 import pytest
 
+from inventory.models import StockRecord
 from inventory.services import stock_set, stock_threshold_set
 from techparts.actors import Actor
 from techparts.api.conditional import body_etag
@@ -51,6 +52,20 @@ def test_a_threshold_change_changes_the_inventory_tag(api, rtx):
     assert response.status_code == 200
     assert response.json()["low_stock_threshold"] == 7
     assert response["ETag"] != before["ETag"]
+
+
+def test_a_threshold_change_saved_on_the_record_changes_the_inventory_tag(api, rtx):
+    # The admin path: StockRecord.save() with only the threshold changed.
+    before = api.get(RECORD)["ETag"]
+    record = StockRecord.objects.get(product=rtx)
+    record.low_stock_threshold = 3
+    record.save(update_fields=["low_stock_threshold"])
+
+    response = api.get(RECORD, HTTP_IF_NONE_MATCH=before)
+
+    assert response.status_code == 200
+    assert response.json()["low_stock_threshold"] == 3
+    assert response["ETag"] != before
 
 
 def test_movement_tags_differ_per_integrator_when_what_they_may_see_differs(client_for, rtx):

@@ -107,6 +107,15 @@ def test_a_conditional_detail_read_costs_the_same_one_query(
         assert api.get(DETAIL, HTTP_IF_NONE_MATCH=etag).status_code == 304
 
 
+def test_a_conditional_list_read_costs_the_same_three_queries(
+    api, product, django_assert_num_queries
+):
+    etag = tag_of(api, LIST)
+
+    with django_assert_num_queries(3):
+        assert api.get(LIST, HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
 # updated_since
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -49,6 +49,7 @@ def bench_env(*, redis_port: int) -> dict[str, str]:
         # Rate limits on (Redis counters, every request pays for them) but never tripping.
         API_RATE_LIMIT_READ="100000000/minute",
         API_RATE_LIMIT_WRITE="100000000/minute",
+        API_RATE_LIMIT_NOT_MODIFIED="100000000/minute",
         # The cap check still runs on every order; a cap this high never refuses one.
         MAX_PENDING_UNITS_PER_API_KEY="1000000000",
         BENCH_FLOOR_VIEWS="true",

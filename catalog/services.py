@@ -93,8 +93,10 @@ def product_update(*, product: Product, **fields: Unpack[ProductFields]) -> Prod
     for name, value in fields.items():
         setattr(product, name, value)
     _validate(product)
-    if fields:
+    if fields or related is not None:
         # Only the named columns: an edit of the price never rewrites a name changed meanwhile.
+        # A change of related products alone moves updated_at too: they are in the product's
+        # API body, and the product list's `updated_since` reads updated_at.
         product.save(update_fields=[*fields, "updated_at"])
     if related is not None:
         product.related_products.set(list(related))

@@ -29,13 +29,14 @@ from inventory.serializers import (
 )
 from inventory.services import stock_set
 from techparts.actors import Actor
+from techparts.api.conditional import ConditionalGetMixin
 from techparts.api.filters import FilterBackend
 from techparts.api.serializers import datetime_text
 from techparts.apikeys.scopes import INVENTORY_READ, INVENTORY_WRITE
 from techparts.idempotency.services import idempotent
 
 
-class InventoryView(views.APIView):
+class InventoryView(ConditionalGetMixin, views.APIView):
     """One product's stock, by SKU."""
 
     required_scopes = {"get": INVENTORY_READ, "patch": INVENTORY_WRITE}
@@ -81,7 +82,7 @@ class InventoryView(views.APIView):
         )
 
 
-class InventoryMovementsView(generics.ListAPIView):
+class InventoryMovementsView(ConditionalGetMixin, generics.ListAPIView):
     """The stock history (ledger) of one product."""
 
     serializer_class = StockMovementOutputSerializer

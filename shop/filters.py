@@ -1,9 +1,10 @@
 import django_filters
+from django.db.models import Q
 
 from catalog.models import Product
 from inventory.rules import low_stock_condition
 from shop.selectors import with_available
-from techparts.api.filters import BooleanFilter, PriceFilter, StrictFilterSet
+from techparts.api.filters import BooleanFilter, IsoDateTimeFilter, PriceFilter, StrictFilterSet
 
 
 class ProductFilter(StrictFilterSet):
@@ -18,10 +19,25 @@ class ProductFilter(StrictFilterSet):
         method="filter_low_stock",
         help_text="true: available at or below the product's low-stock threshold; false: above it.",
     )
+    updated_since = IsoDateTimeFilter(
+        method="filter_updated_since",
+        help_text="ISO 8601 date-time: products whose own fields or stock changed at or after "
+        "it (`updated_at` of the product or of its stock record). Not covered: a change of a "
+        "related product (its `in_stock` shown inside this one). Answers are in id order and "
+        "paged by `cursor` (follow `next`); `page` and `ordering` cannot be combined with it.",
+    )
 
     class Meta:
         model = Product
-        fields = ["category", "manufacturer", "min_price", "max_price", "in_stock", "low_stock"]
+        fields = [
+            "category",
+            "manufacturer",
+            "min_price",
+            "max_price",
+            "in_stock",
+            "low_stock",
+            "updated_since",
+        ]
 
     def filter_in_stock(self, queryset, name, value):
         queryset = with_available(queryset)
@@ -32,3 +48,6 @@ class ProductFilter(StrictFilterSet):
         low = low_stock_condition(via="stock__")
         queryset = with_available(queryset)
         return queryset.filter(low) if value else queryset.exclude(low)
+
+    def filter_updated_since(self, queryset, name, value):
+        return queryset.filter(Q(updated_at__gte=value) | Q(stock__updated_at__gte=value))

@@ -5,7 +5,8 @@ from rest_framework.response import Response
 from shop.filters import ProductFilter
 from shop.selectors import product_get, product_list, product_rows, product_rows_with_related
 from shop.serializers import ProductOutputSerializer, product_body
-from techparts.api.pagination import PagedRows
+from techparts.api.conditional import ConditionalGetMixin
+from techparts.api.pagination import PagedRows, PageOrCursorPagination
 from techparts.api.schema import error_responses
 from techparts.apikeys.scopes import PRODUCTS_READ
 from techparts.database.replicas import ReplicaReadsMixin
@@ -16,7 +17,9 @@ from techparts.database.replicas import ReplicaReadsMixin
         summary="List products",
         description="Filter, search (`search` over name, SKU, manufacturer), order "
         "(`ordering`: price, name, created_at; prefix `-` for descending, `-created_at` is "
-        "newest first) and page (`page`, `page_size` up to 100). Scope `products:read`.",
+        "newest first) and page (`page`, `page_size` up to 100). With `updated_since`, only "
+        "products changed since then, in id order, paged by `cursor` (follow `next`). "
+        "Scope `products:read`.",
         responses={200: ProductOutputSerializer(many=True), **error_responses(400, 401, 403)},
     ),
     retrieve=extend_schema(
@@ -26,7 +29,7 @@ from techparts.database.replicas import ReplicaReadsMixin
         responses={200: ProductOutputSerializer, **error_responses(401, 403, 404)},
     ),
 )
-class ProductViewSet(ReplicaReadsMixin, viewsets.ReadOnlyModelViewSet):
+class ProductViewSet(ConditionalGetMixin, ReplicaReadsMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = ProductOutputSerializer
     filterset_class = ProductFilter
     search_fields = ["name", "sku", "manufacturer"]
@@ -36,6 +39,9 @@ class ProductViewSet(ReplicaReadsMixin, viewsets.ReadOnlyModelViewSet):
     lookup_url_kwarg = "id"
     lookup_value_regex = "[^/]+"
     required_scopes = {"list": PRODUCTS_READ, "retrieve": PRODUCTS_READ}
+    pagination_class = PageOrCursorPagination
+    # "Changed since" grows while a client walks it: paged by an id cursor, not page numbers.
+    cursor_filter = "updated_since"
 
     def get_queryset(self):
         return product_list()

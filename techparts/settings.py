@@ -253,6 +253,9 @@ if DATABASE_REPLICA_URLS and not REDIS_URL:
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
 API_RATE_LIMIT_READ = env_rate("API_RATE_LIMIT_READ", "600/minute")
 API_RATE_LIMIT_WRITE = env_rate("API_RATE_LIMIT_WRITE", "120/minute")
+# Conditional GETs (If-None-Match) on tagged reads: their own, larger budget, so that polling
+# for changes with 304 answers does not spend the read budget (techparts.api.throttling).
+API_RATE_LIMIT_NOT_MODIFIED = env_rate("API_RATE_LIMIT_NOT_MODIFIED", "6000/minute")
 # Public tracking page: requests per client address (an IPv6 client counts per /64).
 TRACKING_RATE_LIMIT = env_rate("TRACKING_RATE_LIMIT", "60/minute")
 

@@ -14,6 +14,7 @@ import os
 os.environ.setdefault("HTTPS", "false")
 os.environ.setdefault("API_RATE_LIMIT_READ", "")
 os.environ.setdefault("API_RATE_LIMIT_WRITE", "")
+os.environ.setdefault("API_RATE_LIMIT_NOT_MODIFIED", "")
 
 from techparts.settings import *  # noqa: F403
 

@@ -153,6 +153,8 @@ class ScopedAutoSchema(AutoSchema):
         parameters = list(super().get_override_parameters())
         if _is_idempotent(self):
             parameters.append(IDEMPOTENCY_PARAMETER)
+        if self.method == "GET" and getattr(self.view, "conditional_get", False):
+            parameters.append(IF_NONE_MATCH_PARAMETER)
         return parameters
 
     def get_description(self):
@@ -184,6 +186,37 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
     "`idempotency_key_reused`); while the first request is still running, 409 `conflict`. "
     "Scoped to the API key, kept 24 hours. 1-255 visible ASCII characters, e.g. a UUID.",
 )
+
+
+IF_NONE_MATCH_PARAMETER = OpenApiParameter(
+    "If-None-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="The `ETag` of an answer you hold (or several, comma-separated, or `*`). When "
+    "the answer would be the same, it is `304 Not Modified` with no body, charged to the "
+    "separate not-modified budget instead of the read budget. `W/` prefixes are ignored; "
+    "a value that is not a list of quoted tags matches nothing.",
+)
+ETAG_HEADER = {
+    "ETag": {
+        "schema": {"type": "string"},
+        "required": True,
+        "description": "A hash of the exact body; changes whenever any byte of it does. "
+        "Send it back in `If-None-Match`.",
+    }
+}
+CACHE_HEADERS = {
+    "Cache-Control": {
+        "schema": {"type": "string"},
+        "description": "`private, no-cache`: the answer depends on the API key.",
+    },
+    "Vary": {"schema": {"type": "string"}, "description": "Includes `Authorization`."},
+}
+NOT_MODIFIED_RESPONSE = {
+    "description": "Not Modified: the `If-None-Match` tag is the current one; no body.",
+    "headers": {**ETAG_HEADER, **CACHE_HEADERS},
+}
 
 
 # The body of an action marked `takes_no_body`: none, or an empty object.
@@ -330,6 +363,12 @@ def postprocess_schema(result, generator, request, public):
             for status, applies in _STANDARD_ERRORS:
                 if applies(operation) and str(status) not in responses:
                     responses[str(status)] = _standard_error(status, operation, error_ref)
+            if _has_header(operation, "If-None-Match"):
+                responses.setdefault("304", NOT_MODIFIED_RESPONSE)
+                if "200" in responses:
+                    responses["200"].setdefault("headers", {}).update(
+                        {**ETAG_HEADER, **CACHE_HEADERS}
+                    )
             if "429" in responses:
                 responses["429"].setdefault(
                     "headers",

@@ -36,8 +36,9 @@ def test_a_misspelt_filter_is_refused_naming_the_known_parameters(api):
         "error": "validation_error",
         "message": "Invalid query parameters",
         "details": [
-            "Unknown query parameter 'instock'; known parameters: category, in_stock, "
-            "low_stock, manufacturer, max_price, min_price, ordering, page, page_size, search"
+            "Unknown query parameter 'instock'; known parameters: category, cursor, in_stock, "
+            "low_stock, manufacturer, max_price, min_price, ordering, page, page_size, search, "
+            "updated_since"
         ],
     }
 

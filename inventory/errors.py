@@ -41,3 +41,20 @@ class InvalidQuantity(DomainError):
 
 class StockConflict(Conflict):
     """The stock is not in the state the caller expected; nothing changed."""
+
+
+class BulkRejected(DomainError):
+    """A bulk stock write under `all_or_nothing` had failing items; nothing was applied.
+
+    400 `validation_error` when an item is malformed (the call itself is wrong), else 409
+    `conflict` (items break stock rules on the current stock). Lists every failing item.
+    """
+
+    def __init__(self, *, total: int, failed: list[dict], malformed: bool) -> None:
+        self.code = "validation_error" if malformed else "conflict"
+        self.status_code = 400 if malformed else 409
+        super().__init__(
+            f"{len(failed)} of {total} items failed; nothing was applied.",
+            details=[f"items[{item['index']}]: {item['message']}" for item in failed],
+            failed_items=failed,
+        )

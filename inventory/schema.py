@@ -1,15 +1,26 @@
 """OpenAPI declarations of the inventory API, kept out of the views so each view reads in one screen."""
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
 
 from inventory import reasons
 from inventory.cursors import MAX_CURSOR_LENGTH
 from inventory.feed import DEFAULT_LIMIT, MAX_LIMIT, MAX_SKUS
-from inventory.models import StockMovement
+from inventory.models import MAX_ON_HAND, StockMovement
 from inventory.serializers import (
+    REFERENCE_MAX_LENGTH,
     SKU_MAX_LENGTH,
+    BulkResultOutputSerializer,
+    BulkStockInputSerializer,
+    BulkStockItemFields,
     ChangePageOutputSerializer,
     StockMovementOutputSerializer,
     StockRecordOutputSerializer,
@@ -17,7 +28,19 @@ from inventory.serializers import (
     StockUpdateInputSerializer,
     StockUpdateOutputSerializer,
 )
-from techparts.api.schema import conflict, error_responses, not_found, validation_error
+from inventory.services import (
+    ALL_OR_NOTHING,
+    BULK_MAX_ITEMS,
+    ERROR_POLICIES,
+    REJECT_FAILED_ITEMS,
+)
+from techparts.api.schema import (
+    ErrorSerializer,
+    conflict,
+    error_responses,
+    not_found,
+    validation_error,
+)
 
 SKU_PARAMETER = OpenApiParameter(
     "sku",
@@ -234,4 +257,211 @@ change_feed_schema = extend_schema(
         ),
     ],
     responses={200: ChangePageOutputSerializer, 400: BAD_QUERY},
+)
+
+
+# --- POST /v1/inventory/bulk ---
+
+
+def _bulk_item_schema() -> dict:
+    """One well-formed item: exactly one of `quantity` and `adjust_by`, PATCH's bounds."""
+    return {
+        "type": "object",
+        "properties": {
+            "sku": {"type": "string", "minLength": 1, "maxLength": SKU_MAX_LENGTH},
+            "quantity": {"type": "integer", "minimum": 0, "maximum": MAX_ON_HAND},
+            "adjust_by": {
+                "type": "integer",
+                "minimum": -MAX_ON_HAND,
+                "maximum": MAX_ON_HAND,
+                "not": {"enum": [0]},
+            },
+            "expected_quantity": {"type": "integer", "minimum": 0},
+            "reason_code": {"type": "string", "enum": list(reasons.CALLER_CODES)},
+            "reason": {"type": "string", "maxLength": 200},
+        },
+        "required": ["sku"],
+        "additionalProperties": False,
+        "oneOf": [{"required": ["quantity"]}, {"required": ["adjust_by"]}],
+    }
+
+
+class BulkStockInputExtension(OpenApiSerializerExtension):
+    """The bulk call's body, which a serializer's fields cannot state.
+
+    Under `all_or_nothing` (the default) every item must be well-formed (a malformed one makes
+    the call 400). Under `reject_failed_items` any object is accepted as an item: a malformed
+    one is reported `failed` (`validation_error`) in a 200 answer while the others apply.
+    """
+
+    target_class = "inventory.serializers.BulkStockInputSerializer"
+
+    def map_serializer(self, auto_schema, direction):
+        fields = BulkStockItemFields().fields
+        return {
+            "type": "object",
+            "properties": {
+                "reference": {
+                    "type": "string",
+                    "maxLength": REFERENCE_MAX_LENGTH,
+                    "description": "Your document, e.g. `wms://cycle-count/CC-2026-11-28`; "
+                    "stored on every ledger row the call writes.",
+                },
+                "error_policy": {
+                    "type": "string",
+                    "enum": list(ERROR_POLICIES),
+                    "default": ALL_OR_NOTHING,
+                    "description": "`all_or_nothing`: any failing item and nothing applies "
+                    "(400 if an item is malformed, else 409, every failing item listed). "
+                    "`reject_failed_items`: the others apply; 200 with every outcome.",
+                },
+                "items": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": BULK_MAX_ITEMS,
+                    "items": {"type": "object"},
+                    "description": "1 to 2,000 items, each setting or adjusting one SKU: "
+                    + " ".join(f"`{name}`: {field.help_text}" for name, field in fields.items()),
+                },
+            },
+            "required": ["items"],
+            "oneOf": [
+                {
+                    "properties": {
+                        # `not`: the generator would turn a one-value enum into a component.
+                        "error_policy": {"not": {"enum": [REJECT_FAILED_ITEMS]}},
+                        "items": {"items": _bulk_item_schema()},
+                    }
+                },
+                {
+                    "required": ["error_policy"],
+                    "properties": {"error_policy": {"not": {"enum": [ALL_OR_NOTHING]}}},
+                },
+            ],
+        }
+
+
+BulkRejectionSerializer = inline_serializer(
+    name="BulkStockRejection",
+    fields={
+        "error": serializers.CharField(),
+        "message": serializers.CharField(),
+        "details": serializers.ListField(
+            child=serializers.CharField(), required=False, help_text="`items[i]: <message>`."
+        ),
+        "failed_items": inline_serializer(
+            name="BulkStockFailedItem",
+            fields={
+                "index": serializers.IntegerField(),
+                "sku": serializers.CharField(allow_null=True),
+                "error": serializers.CharField(),
+                "message": serializers.CharField(),
+            },
+            many=True,
+            required=False,
+            help_text="Every failing item (all_or_nothing).",
+        ),
+    },
+)
+
+_REJECTED_CONFLICT = {
+    "error": "conflict",
+    "message": "2 of 2000 items failed; nothing was applied.",
+    "failed_items": [
+        {
+            "index": 3,
+            "sku": "SSD-SAM-990-2TB",
+            "error": "conflict",
+            "message": "Stock of 'SSD-SAM-990-2TB' is 9, not the expected 12. Nothing was "
+            "changed; read it again and retry.",
+        },
+        {
+            "index": 7,
+            "sku": "NOPE-1",
+            "error": "not_found",
+            "message": "SKU 'NOPE-1' does not exist in inventory system",
+        },
+    ],
+    "details": [
+        "items[3]: Stock of 'SSD-SAM-990-2TB' is 9, not the expected 12. Nothing was changed; "
+        "read it again and retry.",
+        "items[7]: SKU 'NOPE-1' does not exist in inventory system",
+    ],
+}
+_REJECTED_MALFORMED = {
+    "error": "validation_error",
+    "message": "1 of 2000 items failed; nothing was applied.",
+    "failed_items": [
+        {
+            "index": 5,
+            "sku": "GPU-NV-4090-MSI-001",
+            "error": "validation_error",
+            "message": "Field 'items[5].quantity' must be at most 9999",
+        }
+    ],
+    "details": ["items[5]: Field 'items[5].quantity' must be at most 9999"],
+}
+
+bulk_schema = extend_schema(
+    operation_id="inventory_bulk_create",
+    summary="Set or adjust many SKUs' stock",
+    description="Up to 2,000 items in one call, applied at once in one transaction: each "
+    "sets (`quantity`) or adjusts (`adjust_by`, signed) one SKU's on-hand count, with "
+    "optional `expected_quantity` (compare-and-set), `reason_code` and `reason`, under the "
+    "same rules as PATCH /v1/inventory/{sku} and refused in the same words. Every ledger row "
+    "the call writes carries `reference` and one new `adjustment_group`. The answer lists "
+    "every item in request order. The body may be up to API_BULK_MAX_BODY_BYTES (1 MB by "
+    "default) instead of the general cap; the call counts as one request against the write "
+    "limit. Details: docs/sync.md.",
+    request=BulkStockInputSerializer,
+    responses={
+        200: BulkResultOutputSerializer,
+        400: OpenApiResponse(
+            BulkRejectionSerializer,
+            description="`validation_error`, nothing applied: the body is wrong (not an "
+            "object, `items` missing, empty, over 2,000 or not objects, an unknown field, a "
+            "bad `error_policy`, `reference` over 500 characters; `details` lists each "
+            "problem), or under `all_or_nothing` an item is malformed or repeats a SKU "
+            "(`failed_items` lists every failing item).",
+            examples=[
+                OpenApiExample("malformed item", value=_REJECTED_MALFORMED, status_codes=["400"]),
+                OpenApiExample(
+                    "bad body",
+                    value={
+                        "error": "validation_error",
+                        "message": "Invalid request body",
+                        "details": ["Field 'items' must hold at least one item"],
+                    },
+                    status_codes=["400"],
+                ),
+            ],
+        ),
+        409: OpenApiResponse(
+            BulkRejectionSerializer,
+            description="`conflict`, nothing applied: under `all_or_nothing` some items break "
+            "a stock rule on the current stock (unknown SKU, stale `expected_quantity`, "
+            "below the reserved units, outside 0-9999, a `received` count lowering stock); "
+            "`failed_items` lists every failing item. Also: a request with the same "
+            "Idempotency-Key is still in flight.",
+            examples=[
+                OpenApiExample("items failed", value=_REJECTED_CONFLICT, status_codes=["409"])
+            ],
+        ),
+        413: OpenApiResponse(
+            ErrorSerializer,
+            description="`payload_too_large`: the body is over API_BULK_MAX_BODY_BYTES (1 MB "
+            "by default); send fewer items per call.",
+            examples=[
+                OpenApiExample(
+                    "payload_too_large",
+                    value={
+                        "error": "payload_too_large",
+                        "message": "Request body is larger than the 1048576 bytes this API "
+                        "accepts.",
+                    },
+                    status_codes=["413"],
+                )
+            ],
+        ),
+    },
 )

@@ -1,3 +1,6 @@
+from collections.abc import Mapping
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
@@ -11,6 +14,18 @@ from inventory.kinds import SETTING_KINDS
 from inventory.models import MAX_ON_HAND, StockMovement, StockRecord
 from inventory.rules import is_available
 from inventory.selectors import STOCK_CURSOR_TAG, movement_public_view
+from inventory.services import (
+    ALL_OR_NOTHING,
+    APPLIED,
+    BULK_MAX_ITEMS,
+    ERROR_POLICIES,
+    FAILED,
+    UNCHANGED,
+    BulkItem,
+    BulkOutcome,
+    BulkResult,
+)
+from techparts.api.errors import flatten_errors
 from techparts.api.filters import FALSE_VALUES, TRUE_VALUES
 from techparts.api.serializers import (
     StrictCharField,
@@ -358,3 +373,243 @@ class ChangePageOutputSerializer(serializers.Serializer):
         help_text="true: more rows are ready now, ask again at once. false: caught up, ask "
         "again after a pause."
     )
+
+
+# --- Bulk stock writes (POST /v1/inventory/bulk) ---
+
+
+class BulkStockItemFields(StrictSerializer):
+    """The fields of one bulk item, with PATCH's own field rules (and so its error words).
+
+    Items are not validated through this serializer (`bulk_items_parse` runs each field on its
+    own: a nested serializer per item costs several milliseconds per 100 items); it holds the
+    field instances and is the item's documentation.
+    """
+
+    sku = StrictCharField(
+        max_length=SKU_MAX_LENGTH,
+        trim_whitespace=False,  # a SKU is matched exactly, like the path of PATCH
+        help_text="The product's SKU; each SKU at most once per call.",
+    )
+    quantity = StrictIntegerField(
+        min_value=0,
+        max_value=MAX_ON_HAND,
+        required=False,
+        help_text=f"Set on-hand to this count (0-{MAX_ON_HAND}). Give this or `adjust_by`.",
+    )
+    adjust_by = StrictIntegerField(
+        min_value=-MAX_ON_HAND,
+        max_value=MAX_ON_HAND,
+        required=False,
+        help_text="Add this signed, non-zero number of units to on-hand. Give this or `quantity`.",
+    )
+    expected_quantity = StrictIntegerField(
+        min_value=0,
+        required=False,
+        help_text="Compare-and-set: apply only if on-hand is still this count.",
+    )
+    reason_code = StrictChoiceField(
+        choices=reasons.CALLER_CODES,
+        required=False,
+        help_text="Why, from the fixed list; decides the kind (`received` is a restock, which "
+        "may only raise on-hand; every other code a correction). Left out: `correction`.",
+    )
+    reason = StrictCharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Free text (at most 200 characters), kept in the stock history.",
+    )
+
+
+_ITEM_FIELDS = BulkStockItemFields().fields
+
+
+def _item_errors(item: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return one item's (valid values, errors by field), each field checked as PATCH checks it."""
+    if not isinstance(item, Mapping):
+        return {}, {"": [ErrorDetail("must be an object", code="invalid")]}
+    values: dict[str, Any] = {}
+    errors: dict[str, Any] = {}
+    for name, field in _ITEM_FIELDS.items():
+        if name not in item:
+            continue
+        try:
+            values[name] = field.run_validation(item[name])
+        except serializers.ValidationError as exc:
+            errors[name] = exc.detail
+    if "sku" not in item:
+        errors["sku"] = [ErrorDetail("is required", code="required")]
+    if values.get("adjust_by") == 0:
+        errors["adjust_by"] = [ErrorDetail("must not be 0", code="zero")]
+    if "quantity" in item and "adjust_by" in item:
+        errors.setdefault("adjust_by", [ErrorDetail(BOTH_CHANGES, code="both")])
+    elif "quantity" not in item and "adjust_by" not in item:
+        errors["quantity"] = [ErrorDetail(NO_CHANGE, code="no_change")]
+    for name in item:
+        if name not in _ITEM_FIELDS:
+            errors[name] = [ErrorDetail("is not allowed", code="unknown_field")]
+    return values, errors
+
+
+BOTH_CHANGES = "must be left out when `quantity` is given: an item sets or adjusts, not both"
+NO_CHANGE = "is required (or `adjust_by`): an item sets or adjusts one SKU's on-hand count"
+
+
+def bulk_items_parse(raw_items: list) -> list[BulkItem]:
+    """Turn the request's items into BulkItems; a malformed one carries its errors' sentences.
+
+    The sentences are the envelope's (`Field 'items[3].quantity' must be at most 9999`).
+    """
+    parsed = []
+    for index, raw in enumerate(raw_items):
+        values, errors = _item_errors(raw)
+        sku = values.get("sku")
+        if not errors:
+            parsed.append(
+                BulkItem(
+                    sku=sku,
+                    quantity=values.get("quantity"),
+                    adjust_by=values.get("adjust_by"),
+                    expected_quantity=values.get("expected_quantity"),
+                    reason_code=values.get("reason_code"),
+                    reason=values.get("reason", ""),
+                )
+            )
+            continue
+        ordered = {name: errors[name] for name in (*_ITEM_FIELDS, *errors) if name in errors}
+        if "" in ordered:  # the item itself
+            sentences = flatten_errors({"items": {index: ordered[""]}})
+        else:
+            sentences = flatten_errors({"items": {index: ordered}})
+        parsed.append(BulkItem(sku=sku, malformed="; ".join(sentences)))
+    return parsed
+
+
+class BulkItemsField(serializers.Field):
+    """`items`: a list of 1 to BULK_MAX_ITEMS objects; each object is checked on its own."""
+
+    default_error_messages = {
+        "items_not_a_list": "must be a list of items",
+        "no_items": "must hold at least one item",
+        "too_many_items": f"must hold at most {BULK_MAX_ITEMS} items; send the rest in another call",
+        "not_objects": "must hold objects only (item {index} is not one)",
+    }
+
+    def to_internal_value(self, data: Any) -> list:
+        if not isinstance(data, list):
+            self.fail("items_not_a_list")
+        if not data:
+            self.fail("no_items")
+        if len(data) > BULK_MAX_ITEMS:
+            self.fail("too_many_items")
+        for index, item in enumerate(data):
+            if not isinstance(item, Mapping):
+                self.fail("not_objects", index=index)
+        return data
+
+
+class BulkStockInputSerializer(StrictSerializer):
+    """The call as a whole; its items are parsed by `bulk_items_parse`."""
+
+    reference = StrictCharField(
+        max_length=REFERENCE_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Your document, e.g. `wms://cycle-count/CC-2026-11-28`; on every row written.",
+    )
+    error_policy = StrictChoiceField(choices=ERROR_POLICIES, required=False, default=ALL_OR_NOTHING)
+    items = BulkItemsField()
+
+
+def bulk_outcome_representation(outcome: BulkOutcome) -> dict:
+    """One item of the answer (a plain dict: an answer holds up to 2,000)."""
+    return {
+        "index": outcome.index,
+        "sku": outcome.sku,
+        "outcome": outcome.outcome,
+        "product_id": outcome.product_id,
+        "quantity": outcome.quantity,
+        "previous_quantity": outcome.previous_quantity,
+        "change": outcome.change,
+        "reserved": outcome.reserved,
+        "available": outcome.available,
+        "error": outcome.error,
+        "message": outcome.message,
+    }
+
+
+def bulk_result_representation(result: BulkResult) -> dict:
+    return {
+        "adjustment_group": None
+        if result.adjustment_group is None
+        else str(result.adjustment_group),
+        "reference": result.reference,
+        "error_policy": result.error_policy,
+        "summary": {
+            "applied": result.count(APPLIED),
+            "unchanged": result.count(UNCHANGED),
+            "failed": result.count(FAILED),
+        },
+        "items": [bulk_outcome_representation(outcome) for outcome in result.outcomes],
+    }
+
+
+@extend_schema_serializer(component_name="BulkStockItemResult")
+class BulkOutcomeOutputSerializer(serializers.Serializer):
+    """Documents `bulk_outcome_representation`."""
+
+    index = serializers.IntegerField(help_text="The item's position in the request, from 0.")
+    sku = serializers.CharField(allow_null=True, help_text="As sent; null if it was not a SKU.")
+    outcome = serializers.ChoiceField(
+        choices=[APPLIED, UNCHANGED, FAILED],
+        help_text="`applied`: a ledger row was written. `unchanged`: on-hand already had that "
+        "count (no row). `failed`: see `error` and `message`.",
+    )
+    product_id = serializers.CharField(
+        allow_null=True, help_text="The product's public id; null when the SKU is unknown."
+    )
+    quantity = serializers.IntegerField(
+        allow_null=True,
+        help_text="On-hand after the call; on a failed item the current on-hand (null when the "
+        "SKU is unknown).",
+    )
+    previous_quantity = serializers.IntegerField(
+        allow_null=True, help_text="On-hand before the call; null on a failed item."
+    )
+    change = serializers.IntegerField(
+        allow_null=True, help_text="quantity - previous_quantity; null on a failed item."
+    )
+    reserved = serializers.IntegerField(allow_null=True, help_text="Units reserved by orders.")
+    available = serializers.IntegerField(allow_null=True, help_text="quantity - reserved.")
+    error = serializers.CharField(
+        allow_null=True,
+        help_text="On a failed item, the code PATCH /v1/inventory/{sku} answers: `not_found`, "
+        "`conflict` or `validation_error`.",
+    )
+    message = serializers.CharField(
+        allow_null=True, help_text="On a failed item, PATCH's words for the same refusal."
+    )
+
+
+@extend_schema_serializer(component_name="BulkStockSummary")
+class BulkSummaryOutputSerializer(serializers.Serializer):
+    applied = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    failed = serializers.IntegerField()
+
+
+@extend_schema_serializer(component_name="BulkStockResult")
+class BulkResultOutputSerializer(serializers.Serializer):
+    """Documents `bulk_result_representation`."""
+
+    adjustment_group = serializers.UUIDField(
+        allow_null=True,
+        help_text="Shared by every ledger row this call wrote; null when nothing was applied.",
+    )
+    reference = serializers.CharField(help_text="As sent (empty when left out).")
+    error_policy = serializers.ChoiceField(choices=ERROR_POLICIES)
+    summary = BulkSummaryOutputSerializer()
+    items = BulkOutcomeOutputSerializer(many=True, help_text="Every item, in request order.")

@@ -5,6 +5,7 @@ products always queue in the same order and cannot deadlock.
 """
 
 import functools
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,12 +13,18 @@ from typing import NamedTuple, ParamSpec, TypeVar
 from uuid import UUID
 
 from django.db import connections, router, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from catalog.models import Product
 from inventory import reasons
-from inventory.errors import InsufficientStock, InvalidQuantity, Shortfall, StockConflict
+from inventory.errors import (
+    BulkRejected,
+    InsufficientStock,
+    InvalidQuantity,
+    Shortfall,
+    StockConflict,
+)
 from inventory.kinds import BY_VALUE, SETTING_KINDS, MovementKind, Refusal, movement_kind
 from inventory.models import MAX_ON_HAND, StockMovement, StockRecord
 from inventory.rules import is_available
@@ -25,7 +32,8 @@ from techparts.actors import Actor
 from techparts.database import bulk
 from techparts.database.bulk import insert_rows, rows_param, rows_source
 from techparts.database.compiled import CompiledValues
-from techparts.errors import NotFound
+from techparts.database.lookups import AnyOfText
+from techparts.errors import DomainError, NotFound
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -216,19 +224,46 @@ def _write(
 
     Return the time the records and ledger rows carry and, if `returning`, the rows' ids.
     """
+    return _write_rows(
+        movements,
+        actor=actor,
+        reference=reference,
+        adjustment_group=adjustment_group,
+        returning=returning,
+        shared={"reason": reason, "reason_code": reason_code},
+    )
+
+
+def _write_rows(
+    movements: list[Movement],
+    *,
+    actor: Actor,
+    reference: str,
+    adjustment_group: UUID | None,
+    returning: bool = False,
+    shared: Mapping[str, str] | None = None,
+    row_columns: tuple[str, ...] = (),
+    row_values: list[tuple] | None = None,
+) -> tuple[datetime, list[int]]:
+    """`_write`, with the ledger columns `row_columns` given per row (`row_values`, one tuple
+    per movement) and the others in `shared`: a bulk call's rows each carry their own reason."""
     now = timezone.now()
     if not movements:
         return now, []
     _apply_deltas(movements, updated_at=now)
+    rows = (
+        movements
+        if not row_columns
+        else [(*movement, *extra) for movement, extra in zip(movements, row_values, strict=True)]
+    )
     # The rows as plain values (techparts.database.bulk): a StockMovement instance per row,
     # prepared field by field by bulk_create, costs more than the rest of a 50-line order.
     ids = insert_rows(
         StockMovement,
-        columns=MOVEMENT_COLUMNS,
-        rows=movements,
+        columns=(*MOVEMENT_COLUMNS, *row_columns),
+        rows=rows,
         shared={
-            "reason": reason,
-            "reason_code": reason_code,
+            **(shared or {}),
             "reference": reference,
             "adjustment_group": adjustment_group,
             "source": actor.source,
@@ -422,6 +457,234 @@ def stock_adjust(
         kind=kind,
         reason_code=reason_code,
         adjustment_group=adjustment_group,
+    )
+
+
+# --- Bulk stock writes (POST /v1/inventory/bulk) ---
+
+ALL_OR_NOTHING = "all_or_nothing"
+REJECT_FAILED_ITEMS = "reject_failed_items"
+ERROR_POLICIES = (ALL_OR_NOTHING, REJECT_FAILED_ITEMS)
+# The most items one call takes: its answer, its two statements' JSON and its locks stay small.
+BULK_MAX_ITEMS = 2000
+
+APPLIED, UNCHANGED, FAILED = "applied", "unchanged", "failed"
+
+
+@dataclass(frozen=True)
+class BulkItem:
+    """One line of a bulk call: set (`quantity`) or adjust (`adjust_by`) one SKU's on-hand.
+
+    `malformed` carries the input error found before the service ran (the API's wording); the
+    item is then reported as failed `validation_error` and never touches stock.
+    """
+
+    sku: str | None
+    quantity: int | None = None
+    adjust_by: int | None = None
+    expected_quantity: int | None = None
+    reason_code: str | None = None
+    reason: str = ""
+    malformed: str | None = None
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What happened to one item, with the stock it left (or, failed, the current stock)."""
+
+    index: int
+    sku: str | None
+    outcome: str
+    product_id: str | None = None
+    quantity: int | None = None
+    previous_quantity: int | None = None
+    change: int | None = None
+    reserved: int | None = None
+    available: int | None = None
+    error: str | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    adjustment_group: UUID | None
+    reference: str
+    error_policy: str
+    outcomes: list[BulkOutcome]
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for item in self.outcomes if item.outcome == outcome)
+
+
+_LOCK_BY_SKUS = CompiledValues(
+    lambda skus: (
+        _locking()
+        .filter(AnyOfText(F("product__sku"), skus))
+        .values_list("product_id", "on_hand", "reserved", "product__public_id", "product__sku")
+    ),
+    "skus",
+    bind={"skus": AnyOfText.bind},
+)
+
+
+def _lock_by_sku(skus: Iterable[str]) -> dict[str, LockedCounts]:
+    """Lock the stock records of `skus` (those that exist) in one read; return them by SKU.
+
+    One parameter holds every SKU, so the read is the same statement for 1 or 2,000 of them.
+    """
+    wanted = list(set(skus))
+    if not wanted:
+        return {}
+    rows = _LOCK_BY_SKUS.rows(using=router.db_for_write(StockRecord), skus=wanted)
+    return {
+        sku: LockedCounts(product_id, on_hand, reserved, ProductNames(public_id, sku))
+        for product_id, on_hand, reserved, public_id, sku in rows
+    }
+
+
+def _duplicates(items: list[BulkItem]) -> dict[int, str]:
+    """Return, by index, the refusal of every item naming a SKU an earlier item named."""
+    first: dict[str, int] = {}
+    refused = {}
+    for index, item in enumerate(items):
+        if item.malformed is not None or item.sku is None:
+            continue
+        if item.sku in first:
+            refused[index] = (
+                f"SKU '{item.sku}' appears more than once in this call "
+                f"(items {first[item.sku]} and {index})"
+            )
+        else:
+            first[item.sku] = index
+    return refused
+
+
+def _bulk_movement(item: BulkItem, record: LockedCounts | None) -> Movement | None:
+    """Check one item against its locked record as stock_set would; None when unchanged.
+
+    Raises the refusal PATCH would answer, in the same words: NotFound, StockConflict
+    (expected quantity, below reserved, a restock lowering), InvalidQuantity (range).
+    """
+    if record is None:
+        raise NotFound(f"SKU '{item.sku}' does not exist in inventory system")
+    kind, _ = caller_reason(kind=None, reason_code=item.reason_code)
+    _check_expected(record, expected_quantity=item.expected_quantity)
+    target = item.quantity if item.adjust_by is None else record.on_hand + item.adjust_by
+    # The one range rule (0..MAX_ON_HAND) of every stock change, before the kind's guards.
+    movement = _movement(record, kind=kind, on_hand_delta=target - record.on_hand, reserved_delta=0)
+    _raise(_setting_kind(kind, quantity=target).refusal(record, target))
+    return None if target == record.on_hand else movement
+
+
+def _failed(
+    index: int, item: BulkItem, record: LockedCounts | None, error: DomainError
+) -> BulkOutcome:
+    return BulkOutcome(
+        index=index,
+        sku=item.sku,
+        outcome=FAILED,
+        product_id=record.product.public_id if record else None,
+        # The current counts, so that a compare-and-set retry can use them.
+        quantity=record.on_hand if record else None,
+        reserved=record.reserved if record else None,
+        available=record.available if record else None,
+        error=error.code,
+        message=error.message,
+    )
+
+
+@_in_transaction
+def stock_bulk_apply(
+    *,
+    items: list[BulkItem],
+    actor: Actor,
+    reference: str = "",
+    error_policy: str = ALL_OR_NOTHING,
+) -> BulkResult:
+    """Set or adjust the on-hand count of many SKUs in one transaction, each as stock_set would.
+
+    Every item obeys PATCH's rules and is refused in PATCH's words. `all_or_nothing`: any
+    failing item raises BulkRejected (listing them all) before anything is written.
+    `reject_failed_items`: the others apply. Applied rows share one new adjustment group and
+    `reference`. Queries do not grow with the items: one locking read of every record (in
+    product order, like every stock service), one UPDATE and one INSERT per 1,000 changes.
+    """
+    if error_policy not in ERROR_POLICIES:
+        raise ValueError(f"unknown error policy {error_policy!r}")
+    duplicates = _duplicates(items)
+    # Malformed items' SKUs too: a failed item shows the current counts when its SKU exists.
+    records = _lock_by_sku(item.sku for item in items if item.sku is not None)
+    outcomes: list[BulkOutcome | None] = []
+    movements: list[Movement] = []
+    applied_at: list[int] = []  # the index in `outcomes` of each movement's item
+    malformed = False
+    for index, item in enumerate(items):
+        if item.malformed is not None or index in duplicates:
+            malformed = True
+            refusal = InvalidQuantity(item.malformed or duplicates[index])
+            outcomes.append(_failed(index, item, records.get(item.sku or ""), refusal))
+            continue
+        record = records.get(item.sku)
+        try:
+            movement = _bulk_movement(item, record)
+        except (NotFound, StockConflict, InvalidQuantity, InsufficientStock) as refusal:
+            outcomes.append(_failed(index, item, record, refusal))
+            continue
+        if movement is None:
+            outcomes.append(
+                BulkOutcome(
+                    index=index,
+                    sku=item.sku,
+                    outcome=UNCHANGED,
+                    product_id=record.product.public_id,
+                    quantity=record.on_hand,
+                    previous_quantity=record.on_hand,
+                    change=0,
+                    reserved=record.reserved,
+                    available=record.available,
+                )
+            )
+            continue
+        movements.append(movement)
+        applied_at.append(index)
+        outcomes.append(None)  # filled in once written
+    failed = [outcome for outcome in outcomes if outcome is not None and outcome.outcome == FAILED]
+    if failed and error_policy == ALL_OR_NOTHING:
+        raise BulkRejected(
+            total=len(items),
+            failed=[
+                {"index": f.index, "sku": f.sku, "error": f.error, "message": f.message}
+                for f in failed
+            ],
+            malformed=malformed,
+        )
+    group = uuid.uuid4() if movements else None
+    _write_rows(
+        movements,
+        actor=actor,
+        reference=reference,
+        adjustment_group=group,
+        row_columns=("reason", "reason_code"),
+        row_values=[
+            (items[index].reason, caller_reason(kind=None, reason_code=items[index].reason_code)[1])
+            for index in applied_at
+        ],
+    )
+    for index, movement in zip(applied_at, movements, strict=True):
+        record = records[items[index].sku]
+        outcomes[index] = BulkOutcome(
+            index=index,
+            sku=items[index].sku,
+            outcome=APPLIED,
+            product_id=record.product.public_id,
+            quantity=movement.on_hand_after,
+            previous_quantity=record.on_hand,
+            change=movement.on_hand_delta,
+            reserved=movement.reserved_after,
+            available=is_available(movement.on_hand_after, movement.reserved_after),
+        )
+    return BulkResult(
+        adjustment_group=group, reference=reference, error_policy=error_policy, outcomes=outcomes
     )
 
 

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from inventory.views import (
+    InventoryBulkView,
     InventoryChangesView,
     InventoryListView,
     InventoryMovementsView,
@@ -13,6 +14,7 @@ from inventory.views import (
 urlpatterns = [
     path("inventory", InventoryListView.as_view(), name="inventory-list"),
     path("inventory/changes", InventoryChangesView.as_view(), name="inventory-changes"),
+    path("inventory/bulk", InventoryBulkView.as_view(), name="inventory-bulk"),
     path("inventory/<str:sku>", InventoryView.as_view(), name="inventory-detail"),
     path(
         "inventory/<str:sku>/movements",

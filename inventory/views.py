@@ -7,6 +7,7 @@ from inventory.cursors import cursor_encode
 from inventory.feed import FEED_START, FeedPosition, change_feed_page, feed_position_now
 from inventory.filters import StockMovementFilter
 from inventory.schema import (
+    bulk_schema,
     change_feed_schema,
     inventory_get_schema,
     inventory_list_schema,
@@ -20,14 +21,17 @@ from inventory.selectors import (
     stock_record_page,
 )
 from inventory.serializers import (
+    BulkStockInputSerializer,
     ChangeFeedQueryInputSerializer,
     StockMovementOutputSerializer,
     StockRecordListQueryInputSerializer,
     StockRecordOutputSerializer,
     StockUpdateInputSerializer,
+    bulk_items_parse,
+    bulk_result_representation,
     change_representation,
 )
-from inventory.services import stock_set
+from inventory.services import stock_bulk_apply, stock_set
 from techparts.actors import Actor
 from techparts.api.conditional import ConditionalGetMixin
 from techparts.api.filters import FilterBackend
@@ -172,3 +176,24 @@ class InventoryChangesView(views.APIView):
                 "has_more": page.has_more,
             }
         )
+
+
+class InventoryBulkView(views.APIView):
+    """Set or adjust many SKUs' stock in one call (inventory.services.stock_bulk_apply)."""
+
+    required_scopes = {"post": INVENTORY_WRITE}
+    # 2,000 items do not fit the general 64 KB cap: this call has its own, documented one.
+    max_body_setting = "API_BULK_MAX_BODY_BYTES"
+
+    @bulk_schema
+    @idempotent
+    def post(self, request: Request) -> Response:
+        data = BulkStockInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = stock_bulk_apply(
+            items=bulk_items_parse(data.validated_data["items"]),
+            actor=Actor.api(request.auth),
+            reference=data.validated_data["reference"],
+            error_policy=data.validated_data["error_policy"],
+        )
+        return Response(bulk_result_representation(result))

@@ -10,9 +10,10 @@ import uuid
 from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
 from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
 
 from techparts.api.errors import is_api_path, json_error_response
-from techparts.api.parsers import PayloadTooLarge
+from techparts.api.parsers import PayloadTooLarge, max_body_bytes
 
 logger = logging.getLogger("techparts.requests")
 
@@ -84,7 +85,8 @@ class ChunkedBodyMiddleware:
     Django sizes a request body by its Content-Length; a body sent with
     `Transfer-Encoding: chunked` has none and would be read as empty, so a valid PATCH would be
     told its fields are missing. gunicorn (`make serve`) decodes chunked bodies and says so with
-    `wsgi.input_terminated`: the body is read here, up to API_MAX_BODY_BYTES (413 above), and
+    `wsgi.input_terminated`: the body is read here, up to the route's body cap (API_MAX_BODY_BYTES,
+    or the view's own, as the parser reads it; 413 above), and
     handed on with its length. Servers that cannot (Django's runserver, `make run`) get
     `411 length_required`. (The answers carry no Content-Length, so runserver closes the
     connection that still holds the unread chunks; an application may not send `Connection`.)
@@ -109,7 +111,7 @@ class ChunkedBodyMiddleware:
                 "Send the request body with a Content-Length header; this server cannot read "
                 "chunked request bodies (Transfer-Encoding: chunked).",
             )
-        limit = settings.API_MAX_BODY_BYTES
+        limit = _body_cap(request)
         body = request.META["wsgi.input"].read(limit + 1)
         if len(body) > limit:
             return json_error_response(413, "payload_too_large", str(PayloadTooLarge(limit).detail))
@@ -118,3 +120,12 @@ class ChunkedBodyMiddleware:
         request.META["CONTENT_LENGTH"] = str(len(body))
         del request.META["HTTP_TRANSFER_ENCODING"]
         return None
+
+
+def _body_cap(request: HttpRequest) -> int:
+    # The URL is not resolved yet: find the view the parser would run, for its own cap.
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return settings.API_MAX_BODY_BYTES
+    return max_body_bytes(getattr(match.func, "view_class", None))

@@ -251,6 +251,8 @@ if DATABASE_REPLICA_URLS and not REDIS_URL:
 
 # API resource caps and per-key rate limits ("<requests>/<second|minute|hour|day>"; empty = off).
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
+# POST /v1/inventory/bulk only: 2,000 items of about 150 bytes need more than the general cap.
+API_BULK_MAX_BODY_BYTES = env_int("API_BULK_MAX_BODY_BYTES", 1024 * 1024)
 API_RATE_LIMIT_READ = env_rate("API_RATE_LIMIT_READ", "600/minute")
 API_RATE_LIMIT_WRITE = env_rate("API_RATE_LIMIT_WRITE", "120/minute")
 # Conditional GETs (If-None-Match) on tagged reads: their own, larger budget, so that polling

@@ -1,6 +1,6 @@
 """The one request-body parser of the API: bounded in size, in nesting depth and in work.
 
-Every body is read at most API_MAX_BODY_BYTES (+1 to tell "too large"), its nesting depth is
+Every body is read at most API_MAX_BODY_BYTES, or its view's own cap (+1 to tell "too large"), its nesting depth is
 measured on the text before any JSON decoding (iteratively, so a deep body cannot exhaust the
 stack), and every later walk over the decoded value is iterative as well.
 """
@@ -40,12 +40,23 @@ class NestedTooDeeply(ParseError):
         )
 
 
+def max_body_bytes(view: Any) -> int:
+    """Return the body cap of `view`: API_MAX_BODY_BYTES, unless the view names its own setting.
+
+    A view whose calls are legitimately larger (the bulk stock write) sets `max_body_setting`
+    to the name of its documented setting; the cap is read when the request comes, so it
+    follows the settings in force.
+    """
+    name = getattr(view, "max_body_setting", None)
+    return getattr(settings, name) if name else settings.API_MAX_BODY_BYTES
+
+
 class JSONParser(parsers.JSONParser):
-    """Parse a JSON body of at most API_MAX_BODY_BYTES and MAX_JSON_DEPTH levels of nesting."""
+    """Parse a JSON body of at most the view's cap (max_body_bytes) and MAX_JSON_DEPTH levels."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         parser_context = parser_context or {}
-        limit = settings.API_MAX_BODY_BYTES
+        limit = max_body_bytes(parser_context.get("view"))
         request = parser_context.get("request")
         declared = request.META.get("CONTENT_LENGTH") if request is not None else None
         if declared and declared.isdigit() and int(declared) > limit:

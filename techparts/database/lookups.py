@@ -39,3 +39,24 @@ class AnyOf(Lookup):
         else:
             sql = f"{lhs} = ANY(%s)"
         return sql, [*lhs_params, values]
+
+
+class AnyOfText(AnyOf):
+    """`lhs` is one of the strings `values`, bound as one value like AnyOf (e.g. many SKUs).
+
+    Kept apart from AnyOf, which refuses anything but integers: a caller meaning ids never
+    compares them with text by mistake.
+    """
+
+    lookup_name = "any_of_text"
+
+    def __init__(self, lhs: Expression, values: Sequence[str] | Marker) -> None:
+        super().__init__(lhs, values)
+
+    @staticmethod
+    def bind(connection, values: Sequence[str]) -> Any:
+        """Return the one parameter that carries `values` on `connection`'s database."""
+        texts = [value for value in values if isinstance(value, str)]
+        if len(texts) != len(values):
+            raise ValueError("AnyOfText takes strings only")
+        return json.dumps(texts) if connection.vendor == "sqlite" else texts

@@ -213,18 +213,29 @@ def test_feed_needs_the_inventory_read_scope(client_for):
     assert response.json()["error"] == "forbidden"
 
 
-def test_changes_is_the_feed_not_a_sku_and_real_skus_still_resolve(client_for):
+def test_changes_and_bulk_are_their_own_routes_not_skus_and_real_skus_still_resolve(client_for):
     ProductFactory(sku="GPU-NV-4090-MSI-001", stock=5)
-    client = client_for("inventory:read")
+    client = client_for("inventory:read", "inventory:write")
 
     feed = client.get(URL)
+    bulk = client.post(
+        "/v1/inventory/bulk",
+        {"items": [{"sku": "GPU-NV-4090-MSI-001", "quantity": 6}]},
+        format="json",
+    )
+    bulk_get = client.get("/v1/inventory/bulk")  # the bulk route answers, not a SKU lookup
     detail = client.get("/v1/inventory/GPU-NV-4090-MSI-001")
     upper = client.get("/v1/inventory/CHANGES")  # paths are case-sensitive: a SKU lookup
+    upper_bulk = client.patch("/v1/inventory/BULK", {"quantity": 1}, format="json")
 
     assert feed.status_code == 200 and set(feed.json()) == {"results", "next_cursor", "has_more"}
-    assert detail.status_code == 200 and detail.json()["quantity"] == 5
+    assert bulk.status_code == 200 and bulk.json()["summary"]["applied"] == 1
+    assert bulk_get.status_code == 405 and bulk_get.json()["error"] == "method_not_allowed"
+    assert detail.status_code == 200 and detail.json()["quantity"] == 6
     assert upper.status_code == 404
     assert upper.json()["message"] == "SKU 'CHANGES' does not exist in inventory system"
+    assert upper_bulk.status_code == 404
+    assert upper_bulk.json()["message"] == "SKU 'BULK' does not exist in inventory system"
 
 
 def test_feed_cursor_round_trips_and_starts_before_the_first_row():

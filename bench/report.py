@@ -109,6 +109,31 @@ def build(results: dict) -> str:
         out.append(f"- reconcile_stock afterwards: {c['reconcile']} ({_met(c['reconcile_ok'])})")
         for sample in shared["error_samples"] + disjoint["error_samples"]:
             out.append(f"  - sample: `{sample}`")
+    b = results.get("bulk")
+    if b:
+        ok = b["ratio"] <= b["target"] and not b["bad_statuses"]
+        out += [
+            "",
+            f"## Bulk stock write vs single PATCH ({b['items']} SKUs, HTTP, one connection, "
+            "one request at a time)",
+            "",
+        ]
+        out.append("| calls | total ms | per SKU ms |")
+        out.append("|---|---:|---:|")
+        out.append(
+            f"| {b['items']} x PATCH /v1/inventory/{{sku}} | {b['patch_seconds'] * 1000:.0f} "
+            f"| {b['patch_round_trip_ms']:.2f} |"
+        )
+        out.append(
+            f"| 1 x POST /v1/inventory/bulk (median of {len(b['bulk_samples_ms'])}) "
+            f"| {b['bulk_ms']:.0f} | {b['bulk_per_item_ms']:.3f} |"
+        )
+        out.append("")
+        out.append(
+            f"- bulk per item / PATCH round trip: **{b['ratio']:.4f}** (1/{1 / b['ratio']:.0f}; "
+            f"target <= 1/{1 / b['target']:.0f}: {_met(ok)}); answer {b['answer_bytes'] / 1e3:.0f} "
+            f"KB; non-200: {b['bad_statuses'] or 0}"
+        )
     csv = results.get("csv")
     if csv:
         ratio = csv["export"]["seconds"] / csv["copy"]["seconds"]

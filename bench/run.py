@@ -14,7 +14,7 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import contention
+from bench import bulk, contention
 from bench.config import Config
 from bench.endpoints import PAIRS
 from bench.load import wrk
@@ -275,6 +275,7 @@ def main() -> int:
         results["contention"] = run_contention(
             cfg, env, http_port=http_port, keys=setup["client_keys"]
         )
+        results["bulk"] = run_bulk(cfg, http_port=http_port, key=setup["key"])
         stack.close()  # gunicorn and Redis down before the CSV phase: its timings are in process
         log(f"CSV export: ledger up to {cfg.csv_rows} rows")
         rows_now = inprocess(env, "csv_rows", {"rows": cfg.csv_rows})["rows"]
@@ -338,3 +339,17 @@ def run_contention(cfg: Config, env: dict, *, http_port: int, keys: list[str]) -
         log(f"{name}: {outcome.throughput:.1f} orders/s, statuses {dict(outcome.statuses)}")
     result["reconcile_ok"], result["reconcile"] = reconcile(env)
     return result
+
+
+def run_bulk(cfg: Config, *, http_port: int, key: str) -> dict:
+    """Time 2,000 PATCH calls against bulk calls of the same 2,000 SKUs (bench/bulk.py)."""
+    # The last products: away from the contention phase's, and every count at MAX_ON_HAND.
+    first = cfg.products - bulk.ITEMS
+    samples = 3 if cfg.quick else 7
+    log(f"bulk: {bulk.ITEMS} PATCH calls, then {samples} bulk calls of {bulk.ITEMS} items")
+    outcome = bulk.run(host="127.0.0.1", port=http_port, key=key, first=first, samples=samples)
+    log(
+        f"bulk: PATCH {outcome.patch_round_trip_ms:.2f} ms per call, bulk call "
+        f"{outcome.bulk_ms:.0f} ms, per item / PATCH = {outcome.ratio:.4f}"
+    )
+    return outcome.as_dict()

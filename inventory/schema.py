@@ -414,6 +414,25 @@ bulk_schema = extend_schema(
     "default) instead of the general cap; the call counts as one request against the write "
     "limit. Details: docs/sync.md.",
     request=BulkStockInputSerializer,
+    examples=[
+        OpenApiExample(
+            "Cycle count",
+            request_only=True,
+            value={
+                "reference": "wms://cycle-count/CC-2026-11-28",
+                "error_policy": "reject_failed_items",
+                "items": [
+                    {"sku": "GPU-NV-4090-MSI-001", "quantity": 44, "reason_code": "cycle_count"},
+                    {
+                        "sku": "CPU-AMD-5950X-001",
+                        "adjust_by": -2,
+                        "reason_code": "damaged",
+                        "reason": "dropped",
+                    },
+                ],
+            },
+        ),
+    ],
     responses={
         200: BulkResultOutputSerializer,
         400: OpenApiResponse(

@@ -35,3 +35,26 @@ def test_a_ratio_at_its_target_reads_met():
     table = build(_results(detail_rps=60.0))
 
     assert "| 0.60x | >= 0.6x, <= 1 query | met |" in table
+
+
+def _bulk(bulk_ms: float) -> dict:
+    return {
+        "items": 2000,
+        "patch_seconds": 10.0,
+        "patch_round_trip_ms": 5.0,
+        "bulk_samples_ms": [bulk_ms] * 3,
+        "bulk_ms": bulk_ms,
+        "bulk_per_item_ms": bulk_ms / 2000,
+        "ratio": (bulk_ms / 2000) / 5.0,
+        "target": 1 / 25,
+        "bad_statuses": {},
+        "answer_bytes": 400_000,
+    }
+
+
+def test_the_bulk_ratio_reads_met_within_eighty_patch_round_trips():
+    met = build({**_results(detail_rps=60.0), "bulk": _bulk(400.0)})
+    missed = build({**_results(detail_rps=60.0), "bulk": _bulk(401.0)})
+
+    assert "bulk per item / PATCH round trip: **0.0400** (1/25; target <= 1/25: met)" in met
+    assert "target <= 1/25: NOT MET" in missed

@@ -338,7 +338,8 @@ def postprocess_schema(result, generator, request, public):
     info["description"] = (
         f"{info.get('description', '')}\n\nInput rules for every operation: unknown body fields "
         "and unknown query parameters are refused (400 `validation_error`); a request body "
-        f"is JSON of at most {settings.API_MAX_BODY_BYTES} bytes (413 above) nesting arrays "
+        f"is JSON of at most {settings.API_MAX_BODY_BYTES} bytes (POST /v1/inventory/bulk: "
+        f"{settings.API_BULK_MAX_BODY_BYTES}; 413 above) nesting arrays "
         f"and objects at most {MAX_JSON_DEPTH} levels deep (400 deeper). `OPTIONS` on any "
         "route answers 200 with the allowed methods, no API key needed."
     ).strip()

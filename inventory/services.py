@@ -559,7 +559,7 @@ def _duplicates(items: list[BulkItem]) -> dict[int, str]:
     return refused
 
 
-def _bulk_movement(item: BulkItem, record: LockedCounts | None) -> Movement | None:
+def _bulk_movement(item: BulkItem, record: LockedCounts | None, *, kind: str) -> Movement | None:
     """Check one item against its locked record as stock_set would; None when unchanged.
 
     Raises the refusal PATCH would answer, in the same words: NotFound, StockConflict
@@ -567,7 +567,6 @@ def _bulk_movement(item: BulkItem, record: LockedCounts | None) -> Movement | No
     """
     if record is None:
         raise NotFound(f"SKU '{item.sku}' does not exist in inventory system")
-    kind, _ = caller_reason(kind=None, reason_code=item.reason_code)
     _check_expected(record, expected_quantity=item.expected_quantity)
     target = item.quantity if item.adjust_by is None else record.on_hand + item.adjust_by
     # The one range rule (0..MAX_ON_HAND) of every stock change, before the kind's guards.
@@ -617,6 +616,7 @@ def stock_bulk_apply(
     outcomes: list[BulkOutcome | None] = []
     movements: list[Movement] = []
     applied_at: list[int] = []  # the index in `outcomes` of each movement's item
+    written: list[tuple[str, str]] = []  # each movement's (reason, reason code)
     malformed = False
     for index, item in enumerate(items):
         if item.malformed is not None or index in duplicates:
@@ -626,8 +626,10 @@ def stock_bulk_apply(
             continue
         record = records.get(item.sku)
         try:
-            movement = _bulk_movement(item, record)
-        except (NotFound, StockConflict, InvalidQuantity, InsufficientStock) as refusal:
+            # The API checked the code with the item; a direct caller's unknown code fails it.
+            kind, code = caller_reason(kind=None, reason_code=item.reason_code)
+            movement = _bulk_movement(item, record, kind=kind)
+        except (NotFound, StockConflict, InvalidQuantity) as refusal:
             outcomes.append(_failed(index, item, record, refusal))
             continue
         if movement is None:
@@ -647,6 +649,7 @@ def stock_bulk_apply(
             continue
         movements.append(movement)
         applied_at.append(index)
+        written.append((item.reason, code))
         outcomes.append(None)  # filled in once written
     failed = [outcome for outcome in outcomes if outcome is not None and outcome.outcome == FAILED]
     if failed and error_policy == ALL_OR_NOTHING:
@@ -665,10 +668,7 @@ def stock_bulk_apply(
         reference=reference,
         adjustment_group=group,
         row_columns=("reason", "reason_code"),
-        row_values=[
-            (items[index].reason, caller_reason(kind=None, reason_code=items[index].reason_code)[1])
-            for index in applied_at
-        ],
+        row_values=written,
     )
     for index, movement in zip(applied_at, movements, strict=True):
         record = records[items[index].sku]

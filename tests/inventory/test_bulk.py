@@ -549,3 +549,19 @@ def test_the_adjustment_group_is_new_for_every_call():
             "reference", flat=True
         )
     ) == {"b"}
+
+
+def test_a_direct_callers_unknown_reason_code_fails_its_item_only():
+    products = open_products(2)
+    items = [
+        BulkItem(sku=products[0].sku, quantity=1, reason_code="lost"),
+        BulkItem(sku=products[1].sku, quantity=2),
+    ]
+
+    result = stock_bulk_apply(items=items, actor=Actor.system(), error_policy="reject_failed_items")
+
+    failed, applied = result.outcomes
+    assert (failed.outcome, failed.error) == ("failed", "validation_error")
+    assert failed.message.startswith("Unknown reason code 'lost'; use one of: received,")
+    assert applied.outcome == "applied"
+    assert on_hand(products) == [10, 2]

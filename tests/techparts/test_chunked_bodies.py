@@ -166,6 +166,23 @@ def test_gunicorn_refuses_a_chunked_body_over_the_cap_with_413(gunicorn, served)
     assert stock(gunicorn, key) == before
 
 
+def test_gunicorn_reads_a_chunked_bulk_call_under_the_bulk_cap_not_the_general_one(
+    gunicorn, served
+):
+    _, key = served
+    before = stock(gunicorn, key)
+    items = [{"sku": SKU, "adjust_by": 1, "reason": "r" * 200}]
+    items += [{"sku": f"NOPE-{n}", "quantity": 1, "reason": "r" * 200} for n in range(999)]
+    body = json.dumps({"error_policy": "reject_failed_items", "items": items}).encode()
+    assert 65_536 < len(body) < 1_048_576
+
+    status, _, answer = request(gunicorn, "POST", "/v1/inventory/bulk", key, body, chunked=True)
+
+    assert status == 200, answer
+    assert answer["summary"] == {"applied": 1, "unchanged": 0, "failed": 999}
+    assert stock(gunicorn, key) == before + 1
+
+
 def test_gunicorn_parses_a_chunked_body_like_any_other(gunicorn, served):
     _, key = served
 

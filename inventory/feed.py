@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from django.db import connections, router
 
 from catalog.models import Product
-from inventory.cursors import MAX_BIGINT, cursor_decode, cursor_encode
+from inventory.cursors import cursor_decode, cursor_encode
 from inventory.models import StockMovement
 
 CURSOR_TAG = "c1"
@@ -98,7 +98,8 @@ def change_feed_page(
     """Return up to `limit` ledger rows after `after` in feed order, in one query.
 
     Filters narrow the rows but not the position: a page that is not full moves the next
-    position up to the horizon, so a narrow filter does not rescan the same rows on every call.
+    position up to the last safe row, so a narrow filter does not rescan the same rows on every
+    call.
     """
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be 1..{MAX_LIMIT}")
@@ -132,12 +133,12 @@ def change_feed_page(
         f"FROM {movement} AS m INNER JOIN {product} AS p ON p.id = m.product_id "
         f"WHERE {' AND '.join(conditions)} ORDER BY m.xact, m.id LIMIT %s"
     )
-    # The horizon comes back even when no row does (LEFT JOIN on one row), read by the same
-    # statement as the rows: the same snapshot, so the two agree.
-    horizon = _HORIZON_SQL if postgres else "NULL"
+    # The last safe position comes back even when no row does (LEFT JOIN on one row), read by
+    # the same statement as the rows: the same snapshot, so the two agree.
     sql = (
-        f"SELECT page.*, horizon.position AS horizon "  # noqa: S608 (fixed text)
-        f"FROM (SELECT {horizon} AS position) AS horizon "
+        f"SELECT page.*, safe.last_xact, safe.last_id "  # noqa: S608 (fixed text)
+        f"FROM (SELECT 1 AS one) AS one "
+        f"LEFT JOIN ({_last_safe_sql(connection)}) AS safe ON 1 = 1 "
         f"LEFT JOIN ({page}) AS page ON 1 = 1 ORDER BY page.xact, page.id"
     )
     fetched = list(StockMovement.objects.db_manager(alias).raw(sql, params))
@@ -149,28 +150,38 @@ def change_feed_page(
         next_position = FeedPosition(last.xact, last.id)
     else:
         next_position = after
-    if not has_more and postgres:
-        # Every row below the horizon that matches has been served, and no row can appear
-        # below it any more: resume just under it.
-        next_position = max(next_position, FeedPosition(fetched[0].horizon - 1, MAX_BIGINT))
+    if not has_more and fetched[0].last_id is not None:
+        # Every matching row up to the last safe one has been served, and no row can appear
+        # below it any more: resume there, so a narrow filter does not rescan the same rows.
+        next_position = max(next_position, FeedPosition(fetched[0].last_xact, fetched[0].last_id))
     return FeedPage(movements=movements, next_position=next_position, has_more=has_more)
+
+
+def _last_safe_sql(connection) -> str:
+    """SQL for the position of the last row no later row can precede (one row, or none).
+
+    PostgreSQL: the last row below the horizon. Not the horizon itself: that moves with every
+    writing transaction of the cluster (a rate-limit counter, an idempotency record), and a
+    cursor that changes when no stock did would defeat the ETag of a feed page or of a stock
+    list polled for changes. SQLite: the last row.
+    """
+    movement = connection.ops.quote_name(StockMovement._meta.db_table)
+    below = f"WHERE xact < {_HORIZON_SQL} " if connection.vendor == "postgresql" else ""
+    return (
+        f"SELECT xact AS last_xact, id AS last_id FROM {movement} "  # noqa: S608 (fixed text)
+        f"{below}ORDER BY xact DESC, id DESC LIMIT 1"
+    )
 
 
 def feed_position_now() -> FeedPosition:
     """Return a feed position no later than every change a read started after this sees.
 
     Reading stock records after taking it and then following the feed from it misses no
-    change (it may repeat a few the records already show). PostgreSQL: just below the oldest
-    running transaction. SQLite (one writer at a time): after the last row written.
+    change (it may repeat a few the records already show): it is the last row no later row
+    can precede (_last_safe_sql), or the start when there is none.
     """
-    alias = router.db_for_read(StockMovement)
-    connection = connections[alias]
+    connection = connections[router.db_for_read(StockMovement)]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"SELECT {_HORIZON_SQL}")
-            (horizon,) = cursor.fetchone()
-            return FeedPosition(horizon - 1, MAX_BIGINT)
-        table = connection.ops.quote_name(StockMovement._meta.db_table)
-        cursor.execute(f"SELECT MAX(id) FROM {table}")  # noqa: S608 (a model's table)
-        (last_id,) = cursor.fetchone()
-        return FeedPosition(0, last_id or 0)
+        cursor.execute(_last_safe_sql(connection))
+        row = cursor.fetchone()
+    return FeedPosition(*row) if row else FEED_START

@@ -114,7 +114,7 @@ def _viewer_owner(request: Request) -> str | None:
     return getattr(getattr(request, "auth", None), "owner", None)
 
 
-class InventoryListView(views.APIView):
+class InventoryListView(ConditionalGetMixin, views.APIView):
     """Every stock record, by cursor, in product order."""
 
     required_scopes = {"get": INVENTORY_READ}
@@ -150,7 +150,7 @@ class InventoryListView(views.APIView):
         )
 
 
-class InventoryChangesView(views.APIView):
+class InventoryChangesView(ConditionalGetMixin, views.APIView):
     """The stock ledger as a gap-free feed (inventory.feed)."""
 
     required_scopes = {"get": INVENTORY_READ}

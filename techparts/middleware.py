@@ -85,9 +85,9 @@ class ChunkedBodyMiddleware:
     Django sizes a request body by its Content-Length; a body sent with
     `Transfer-Encoding: chunked` has none and would be read as empty, so a valid PATCH would be
     told its fields are missing. gunicorn (`make serve`) decodes chunked bodies and says so with
-    `wsgi.input_terminated`: the body is read here, up to the route's body cap (API_MAX_BODY_BYTES,
-    or the view's own, as the parser reads it; 413 above), and
-    handed on with its length. Servers that cannot (Django's runserver, `make run`) get
+    `wsgi.input_terminated`: the body is read here, up to the route's body cap
+    (API_MAX_BODY_BYTES, or the view's own, as the parser reads it; 413 above), and handed on
+    with its length. Servers that cannot (Django's runserver, `make run`) get
     `411 length_required`. (The answers carry no Content-Length, so runserver closes the
     connection that still holds the unread chunks; an application may not send `Connection`.)
     """

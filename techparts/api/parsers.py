@@ -1,8 +1,9 @@
 """The one request-body parser of the API: bounded in size, in nesting depth and in work.
 
 Every body is read at most API_MAX_BODY_BYTES, or its view's own cap (+1 to tell "too
-large"), its nesting depth is measured on the text before any JSON decoding (iteratively, so a deep body cannot exhaust the
-stack), and every later walk over the decoded value is iterative as well.
+large"), its nesting depth is measured on the text before any JSON decoding (iteratively, so a
+deep body cannot exhaust the stack), and every later walk over the decoded value is iterative
+as well.
 """
 
 import json

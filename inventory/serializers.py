@@ -12,7 +12,7 @@ from inventory.feed import CURSOR_TAG as FEED_CURSOR_TAG
 from inventory.feed import DEFAULT_LIMIT, MAX_LIMIT, MAX_SKUS
 from inventory.kinds import SETTING_KINDS
 from inventory.models import MAX_ON_HAND, StockMovement, StockRecord
-from inventory.rules import is_available
+from inventory.rules import is_available, is_low_stock
 from inventory.selectors import STOCK_CURSOR_TAG, movement_public_view
 from inventory.services import (
     ALL_OR_NOTHING,
@@ -131,6 +131,23 @@ class StockRecordOutputSerializer(serializers.ModelSerializer):
             "low_stock",
             "updated_at",
         ]
+
+
+def stock_record_body(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the API body of a stock_record_page row, as StockRecordOutputSerializer documents
+    it (a test checks both give the same bytes)."""
+    available = row["units_available"]
+    return {
+        "sku": row["product__sku"],
+        "product_id": row["product__public_id"],
+        "product_name": row["product__name"],
+        "quantity": row["on_hand"],
+        "reserved": row["reserved"],
+        "available": available,
+        "low_stock_threshold": row["low_stock_threshold"],
+        "low_stock": is_low_stock(available, row["low_stock_threshold"]),
+        "updated_at": datetime_text(row["updated_at"]),
+    }
 
 
 @extend_schema_serializer(component_name="StockMovement")

@@ -30,6 +30,7 @@ from inventory.serializers import (
     bulk_items_parse,
     bulk_result_representation,
     change_representation,
+    stock_record_body,
 )
 from inventory.services import stock_bulk_apply, stock_set
 from techparts.actors import Actor
@@ -142,7 +143,7 @@ class InventoryListView(ConditionalGetMixin, views.APIView):
             next_url = request.build_absolute_uri(f"{request.path}?{query_string.urlencode()}")
         return Response(
             {
-                "results": StockRecordOutputSerializer(page.records, many=True).data,
+                "results": [stock_record_body(row) for row in page.records],
                 "next": next_url,
                 "next_cursor": next_cursor,
                 "changes_cursor": changes_cursor,

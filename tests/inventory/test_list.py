@@ -64,6 +64,18 @@ def test_list_shows_every_record_in_the_stock_record_shape(reader):
     assert FeedPosition.from_cursor(body["changes_cursor"])  # a feed position
 
 
+def test_list_records_are_what_the_single_record_read_answers(reader, api):
+    # The list builds its bodies as plain dicts; GET /v1/inventory/{sku} goes through the
+    # serializer the schema is generated from. Both must give the same record.
+    ProductFactory(sku="SKU-LOW", stock=2, low_stock_threshold=5)
+    ProductFactory(sku="SKU-OK", stock=40, low_stock_threshold=5)
+
+    listed = reader.get(URL).json()["results"]
+
+    assert [api.get(f"/v1/inventory/{row['sku']}").json() for row in listed] == listed
+    assert [row["low_stock"] for row in listed] == [True, False]
+
+
 def test_list_answers_exactly_the_fields_the_schema_documents(reader, schema):
     ProductFactory(stock=5)
 

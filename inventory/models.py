@@ -1,12 +1,13 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Func, Q
+from django.db.models import F, Q
 
 from catalog.models import Product
 from inventory import reasons
 from inventory.kinds import kind_choices
 from inventory.rules import is_available, is_low_stock
 from techparts.actors import SOURCE_ADMIN, SOURCE_API, SOURCE_SYSTEM
+from techparts.database.positions import WritingTransaction  # also read by migration 0008
 
 # The most units of one product the store holds: the range the API accepts and reports, and
 # the range every stock service (and the database) keeps on-hand counts in.
@@ -74,22 +75,6 @@ class StockMovementQuerySet(models.QuerySet):
         raise ImmutableLedgerError("Stock ledger rows cannot be deleted.")
 
     _raw_delete = delete
-
-
-class WritingTransaction(Func):
-    """The id of the transaction writing a row (PostgreSQL), the change feed's position.
-
-    PostgreSQL hands out row ids before commit, so ids alone do not say in which order rows
-    became visible; the writer's transaction id, read below the oldest running transaction,
-    does (inventory.feed). SQLite runs one writer at a time, so there ids are in commit order
-    and every row gets 0.
-    """
-
-    output_field = models.BigIntegerField()
-    template = "0"
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        return "(pg_current_xact_id()::text::bigint)", []
 
 
 class StockMovement(models.Model):

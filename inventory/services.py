@@ -25,15 +25,17 @@ from inventory.errors import (
     Shortfall,
     StockConflict,
 )
+from inventory.events import StockFacts, stock_events
 from inventory.kinds import BY_VALUE, SETTING_KINDS, MovementKind, Refusal, movement_kind
 from inventory.models import MAX_ON_HAND, StockMovement, StockRecord
 from inventory.rules import is_available
-from techparts.actors import Actor
+from techparts.actors import SOURCE_API, Actor
 from techparts.database import bulk
 from techparts.database.bulk import insert_rows, rows_param, rows_source
 from techparts.database.compiled import CompiledValues
 from techparts.database.lookups import AnyOfText
 from techparts.errors import DomainError, NotFound
+from techparts.events.services import events_record
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -144,6 +146,7 @@ class LockedCounts(NamedTuple):
     product_id: int
     on_hand: int
     reserved: int
+    low_stock_threshold: int
     product: ProductNames
 
     @property
@@ -161,11 +164,20 @@ def _lock_counts(product_ids: Iterable[int]) -> dict[int, LockedCounts]:
     rows = (
         _locking()
         .filter(product_id__in=ids)
-        .values_list("product_id", "on_hand", "reserved", "product__public_id", "product__sku")
+        .values_list(
+            "product_id",
+            "on_hand",
+            "reserved",
+            "low_stock_threshold",
+            "product__public_id",
+            "product__sku",
+        )
     )
     found = {
-        product_id: LockedCounts(product_id, on_hand, reserved, ProductNames(public_id, sku))
-        for product_id, on_hand, reserved, public_id, sku in rows
+        product_id: LockedCounts(
+            product_id, on_hand, reserved, threshold, ProductNames(public_id, sku)
+        )
+        for product_id, on_hand, reserved, threshold, public_id, sku in rows
     }
     missing = ids - set(found)
     if missing:
@@ -213,23 +225,24 @@ MOVEMENT_FIELDS = [StockMovement._meta.get_field(name) for name in MOVEMENT_COLU
 def _write(
     movements: list[Movement],
     *,
+    records: Mapping[int, StockFacts],
     actor: Actor,
     reason: str,
     reference: str,
     reason_code: str,
     adjustment_group: UUID | None = None,
-    returning: bool = False,
 ) -> tuple[datetime, list[int]]:
-    """Apply each movement to its locked record and append the movements to the ledger.
+    """Apply each movement to its locked record, append the movements to the ledger and their
+    events to the outbox (inventory.events), by product id in `records`.
 
-    Return the time the records and ledger rows carry and, if `returning`, the rows' ids.
+    Return the time the records and ledger rows carry and the rows' ids.
     """
     return _write_rows(
         movements,
+        records=records,
         actor=actor,
         reference=reference,
         adjustment_group=adjustment_group,
-        returning=returning,
         shared={"reason": reason, "reason_code": reason_code},
     )
 
@@ -237,10 +250,10 @@ def _write(
 def _write_rows(
     movements: list[Movement],
     *,
+    records: Mapping[int, StockFacts],
     actor: Actor,
     reference: str,
     adjustment_group: UUID | None,
-    returning: bool = False,
     shared: Mapping[str, str] | None = None,
     row_columns: tuple[str, ...] = (),
     row_values: list[tuple] | None = None,
@@ -272,7 +285,25 @@ def _write_rows(
             "actor_name": actor.name,
             "created_at": now,
         },
-        returning=returning,
+        returning=True,
+    )
+    if row_columns:
+        at = [row_columns.index("reason"), row_columns.index("reason_code")]
+        row_reasons = [(extra[at[0]], extra[at[1]]) for extra in row_values]
+    else:
+        row_reasons = [(shared["reason"], shared["reason_code"])] * len(movements)
+    events = stock_events(
+        movements,
+        ids=ids,
+        reasons=row_reasons,
+        records=records,
+        actor=actor,
+        reference=reference,
+        adjustment_group=adjustment_group,
+    )
+    # The one statement the outbox adds to a stock change, in its transaction.
+    events_record(
+        events, origin_owner=actor.name if actor.source == SOURCE_API else "", created_at=now
     )
     return now, ids
 
@@ -357,12 +388,12 @@ def stock_set(
     movement = _movement(record, kind=kind, on_hand_delta=quantity - previous, reserved_delta=0)
     created_at, (movement_id,) = _write(
         [movement],
+        records={record.product_id: record},
         actor=actor,
         reason=reason,
         reference=reference,
         reason_code=reason_code,
         adjustment_group=adjustment_group,
-        returning=True,
     )
     _show_written([record], [movement], updated_at=created_at)
     row = StockMovement(
@@ -520,7 +551,14 @@ _LOCK_BY_SKUS = CompiledValues(
     lambda skus: (
         _locking()
         .filter(AnyOfText(F("product__sku"), skus))
-        .values_list("product_id", "on_hand", "reserved", "product__public_id", "product__sku")
+        .values_list(
+            "product_id",
+            "on_hand",
+            "reserved",
+            "low_stock_threshold",
+            "product__public_id",
+            "product__sku",
+        )
     ),
     "skus",
     bind={"skus": AnyOfText.bind},
@@ -537,8 +575,8 @@ def _lock_by_sku(skus: Iterable[str]) -> dict[str, LockedCounts]:
         return {}
     rows = _LOCK_BY_SKUS.rows(using=router.db_for_write(StockRecord), skus=wanted)
     return {
-        sku: LockedCounts(product_id, on_hand, reserved, ProductNames(public_id, sku))
-        for product_id, on_hand, reserved, public_id, sku in rows
+        sku: LockedCounts(product_id, on_hand, reserved, threshold, ProductNames(public_id, sku))
+        for product_id, on_hand, reserved, threshold, public_id, sku in rows
     }
 
 
@@ -664,6 +702,7 @@ def stock_bulk_apply(
     group = uuid.uuid4() if movements else None
     _write_rows(
         movements,
+        records={record.product_id: record for record in records.values()},
         actor=actor,
         reference=reference,
         adjustment_group=group,
@@ -711,7 +750,14 @@ def _move_units(
         )
         for product_id, (on_hand_delta, reserved_delta) in deltas.items()
     ]
-    _write(movements, actor=actor, reason=reason, reference=reference, reason_code=reasons.ORDER)
+    _write(
+        movements,
+        records=records,
+        actor=actor,
+        reason=reason,
+        reference=reference,
+        reason_code=reasons.ORDER,
+    )
     return movements
 
 
@@ -795,7 +841,12 @@ def stock_open(
     ]
     StockRecord.objects.bulk_create(records)
     written_at, _ = _write(
-        movements, actor=actor, reason=reason, reference="", reason_code=reasons.OPENING
+        movements,
+        records={record.product_id: record for record in opened},
+        actor=actor,
+        reason=reason,
+        reference="",
+        reason_code=reasons.OPENING,
     )
     _show_written(opened, movements, updated_at=written_at)
     return records

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "axes",
     "techparts.ratelimit",
     "techparts.database",
+    "techparts.events",
     "catalog",
     "inventory",
     "orders",

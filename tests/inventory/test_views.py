@@ -252,8 +252,9 @@ def test_patch_unknown_sku_is_not_found_with_the_seed_message(api, db):
 
 
 # Once the key is warm in the process (techparts.apikeys.cache), a stock sync costs BEGIN, one
-# locking read of the stock row with its product, one UPDATE, one ledger INSERT and COMMIT.
-PATCH_QUERIES = 5
+# locking read of the stock row with its product, one UPDATE, one ledger INSERT, one outbox
+# INSERT of its events (techparts.events) and COMMIT.
+PATCH_QUERIES = 6
 
 
 @pytest.mark.django_db(transaction=True)

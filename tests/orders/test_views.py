@@ -389,8 +389,8 @@ def test_queries_to_create_an_order_do_not_grow_with_its_lines(api, customer, ca
 # What placing an order costs, in statements as production runs them (its own transaction, no
 # savepoint), once the key is warm in the process: the customer, the products; BEGIN, the key's pending-units lock
 # and sum, the tax rate, the order insert and its public id, the lines, the stock rows locked
-# in one read, all of them updated in one statement, their ledger rows; COMMIT.
-ORDER_CREATE_QUERIES = 13
+# in one read, all of them updated in one statement, their ledger rows, their events; COMMIT.
+ORDER_CREATE_QUERIES = 14
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,59 @@
+"""Writing events into the outbox: all of one business action's events in one INSERT."""
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from techparts.database.bulk import insert_rows
+from techparts.events.models import Event
+from techparts.events.types import ALL_TYPES
+
+EVENT_ID_PREFIX = "evt_"
+_COLUMNS = ("public_id", "type", "subject", "audience_owner", "origin_owner", "data", "private")
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event a service is about to record; `private` is for the origin owner's eyes only."""
+
+    type: str
+    subject: str
+    data: dict[str, Any]
+    private: dict[str, Any] = field(default_factory=dict)
+    audience_owner: str = ""  # "": every reader of the type's scope
+
+    def __post_init__(self) -> None:
+        if self.type not in ALL_TYPES:
+            raise ValueError(f"unknown event type {self.type!r}")
+
+
+def event_public_id() -> str:
+    """Return a new event id: `evt_` and 26 random hexadecimal digits (104 bits)."""
+    return EVENT_ID_PREFIX + secrets.token_hex(13)
+
+
+def events_record(events: Sequence[NewEvent], *, origin_owner: str, created_at: datetime) -> None:
+    """Insert `events` in the caller's transaction, in order, in one statement (up to 1,000).
+
+    The caller is the service making the change, inside its transaction: a rollback takes the
+    events with the change.
+    """
+    insert_rows(
+        Event,
+        columns=_COLUMNS,
+        rows=[
+            (
+                event_public_id(),
+                event.type,
+                event.subject,
+                event.audience_owner,
+                origin_owner,
+                event.data,
+                event.private,
+            )
+            for event in events
+        ],
+        shared={"created_at": created_at},
+    )

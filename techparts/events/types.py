@@ -1,0 +1,28 @@
+"""The event types, and which API scope may read each (docs/webhooks.md has the catalogue)."""
+
+from techparts.apikeys.scopes import INVENTORY_READ, ORDERS_READ
+
+INVENTORY_CHANGED = "inventory.changed"
+INVENTORY_LOW_STOCK = "inventory.low_stock"
+INVENTORY_OUT_OF_STOCK = "inventory.out_of_stock"
+INVENTORY_BACK_IN_STOCK = "inventory.back_in_stock"
+ORDER_CREATED = "order.created"
+ORDER_CANCELLED = "order.cancelled"
+ORDER_SHIPPED = "order.shipped"
+ORDER_DELIVERED = "order.delivered"
+
+INVENTORY_TYPES = (
+    INVENTORY_CHANGED,
+    INVENTORY_LOW_STOCK,
+    INVENTORY_OUT_OF_STOCK,
+    INVENTORY_BACK_IN_STOCK,
+)
+ORDER_TYPES = (ORDER_CREATED, ORDER_CANCELLED, ORDER_SHIPPED, ORDER_DELIVERED)
+ALL_TYPES = (*INVENTORY_TYPES, *ORDER_TYPES)
+
+# inventory.* is about stock every integrator with the scope may read; order.* goes to the
+# order's owner only (Event.audience_owner).
+READ_SCOPE = {
+    **dict.fromkeys(INVENTORY_TYPES, INVENTORY_READ),
+    **dict.fromkeys(ORDER_TYPES, ORDERS_READ),
+}

@@ -6,7 +6,7 @@ products always queue in the same order and cannot deadlock.
 
 import functools
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple, ParamSpec, TypeVar
@@ -35,7 +35,7 @@ from techparts.database.bulk import insert_rows, rows_param, rows_source
 from techparts.database.compiled import CompiledValues
 from techparts.database.lookups import AnyOfText
 from techparts.errors import DomainError, NotFound
-from techparts.events.services import events_record
+from techparts.events.services import NewEvent, events_record
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -231,6 +231,7 @@ def _write(
     reference: str,
     reason_code: str,
     adjustment_group: UUID | None = None,
+    events: Sequence[NewEvent] = (),
 ) -> tuple[datetime, list[int]]:
     """Apply each movement to its locked record, append the movements to the ledger and their
     events to the outbox (inventory.events), by product id in `records`.
@@ -244,6 +245,7 @@ def _write(
         reference=reference,
         adjustment_group=adjustment_group,
         shared={"reason": reason, "reason_code": reason_code},
+        events=events,
     )
 
 
@@ -257,11 +259,15 @@ def _write_rows(
     shared: Mapping[str, str] | None = None,
     row_columns: tuple[str, ...] = (),
     row_values: list[tuple] | None = None,
+    events: Sequence[NewEvent] = (),
 ) -> tuple[datetime, list[int]]:
     """`_write`, with the ledger columns `row_columns` given per row (`row_values`, one tuple
     per movement) and the others in `shared`: a bulk call's rows each carry their own reason."""
     now = timezone.now()
+    origin_owner = actor.name if actor.source == SOURCE_API else ""
     if not movements:
+        if events:
+            events_record(events, origin_owner=origin_owner, created_at=now)
         return now, []
     _apply_deltas(movements, updated_at=now)
     rows = (
@@ -292,7 +298,7 @@ def _write_rows(
         row_reasons = [(extra[at[0]], extra[at[1]]) for extra in row_values]
     else:
         row_reasons = [(shared["reason"], shared["reason_code"])] * len(movements)
-    events = stock_events(
+    written = stock_events(
         movements,
         ids=ids,
         reasons=row_reasons,
@@ -301,10 +307,9 @@ def _write_rows(
         reference=reference,
         adjustment_group=adjustment_group,
     )
-    # The one statement the outbox adds to a stock change, in its transaction.
-    events_record(
-        events, origin_owner=actor.name if actor.source == SOURCE_API else "", created_at=now
-    )
+    # The one statement the outbox adds to a stock change, in its transaction; the caller's
+    # own events (an order's) first, in the same statement.
+    events_record([*events, *written], origin_owner=origin_owner, created_at=now)
     return now, ids
 
 
@@ -734,8 +739,12 @@ def _move_units(
     reference: str,
     kind: str,
     reason: str,
+    events: Sequence[NewEvent] = (),
 ) -> list[Movement]:
-    """Move units of a MOVE_UNITS kind (inventory.kinds) for every line, all or none."""
+    """Move units of a MOVE_UNITS kind (inventory.kinds) for every line, all or none.
+
+    `events` (the order's own) are recorded with the stock's, in the same statement.
+    """
     moving = movement_kind(kind)
     if any(quantity <= 0 for quantity in quantities.values()):
         raise InvalidQuantity("Quantities must be positive.")
@@ -757,6 +766,7 @@ def _move_units(
         reason=reason,
         reference=reference,
         reason_code=reasons.ORDER,
+        events=events,
     )
     return movements
 
@@ -784,7 +794,12 @@ def _allowed_deltas(
 
 @_in_transaction
 def stock_reserve(
-    *, quantities: Mapping[int, int], actor: Actor, reference: str, reason: str = "Order placed"
+    *,
+    quantities: Mapping[int, int],
+    actor: Actor,
+    reference: str,
+    reason: str = "Order placed",
+    events: Sequence[NewEvent] = (),
 ) -> list[Movement]:
     """Reserve units for an order, all lines or none (InsufficientStock lists every short one)."""
     return _move_units(
@@ -793,26 +808,47 @@ def stock_reserve(
         reference=reference,
         kind=Kind.RESERVATION,
         reason=reason,
+        events=events,
     )
 
 
 @_in_transaction
 def stock_release(
-    *, quantities: Mapping[int, int], actor: Actor, reference: str, reason: str = "Order cancelled"
+    *,
+    quantities: Mapping[int, int],
+    actor: Actor,
+    reference: str,
+    reason: str = "Order cancelled",
+    events: Sequence[NewEvent] = (),
 ) -> list[Movement]:
     """Give reserved units back to available stock."""
     return _move_units(
-        quantities=quantities, actor=actor, reference=reference, kind=Kind.RELEASE, reason=reason
+        quantities=quantities,
+        actor=actor,
+        reference=reference,
+        kind=Kind.RELEASE,
+        reason=reason,
+        events=events,
     )
 
 
 @_in_transaction
 def stock_ship(
-    *, quantities: Mapping[int, int], actor: Actor, reference: str, reason: str = "Order shipped"
+    *,
+    quantities: Mapping[int, int],
+    actor: Actor,
+    reference: str,
+    reason: str = "Order shipped",
+    events: Sequence[NewEvent] = (),
 ) -> list[Movement]:
     """Take reserved units out of on-hand stock as they leave with a shipment."""
     return _move_units(
-        quantities=quantities, actor=actor, reference=reference, kind=Kind.SHIPMENT, reason=reason
+        quantities=quantities,
+        actor=actor,
+        reference=reference,
+        kind=Kind.SHIPMENT,
+        reason=reason,
+        events=events,
     )
 
 

@@ -20,12 +20,14 @@ from catalog.models import CURRENCY, Product
 from inventory.errors import InsufficientStock, Shortfall
 from inventory.services import stock_release, stock_reserve, stock_ship
 from orders.errors import OrderInvalid, OrderStatusConflict, PendingUnitsCapExceeded
+from orders.events import order_created_event, order_status_event
 from orders.models import Customer, Order, OrderLine
 from orders.pricing import OrderTotals, line_total, order_estimated_delivery, order_totals
 from orders.rules import MAX_LINES, MAX_QUANTITY
-from techparts.actors import Actor
+from techparts.actors import SOURCE_API, Actor
 from techparts.apikeys.models import ApiKey
 from techparts.database.bulk import insert_rows
+from techparts.events.services import events_record
 
 
 @dataclass(frozen=True)
@@ -215,7 +217,12 @@ def order_create(
         shipping_address=shipping_address,
         actor=actor,
     )
-    stock_reserve(quantities=quantities, actor=actor, reference=order.order_id)
+    stock_reserve(
+        quantities=quantities,
+        actor=actor,
+        reference=order.order_id,
+        events=[order_created_event(order, lines)],
+    )
     return order
 
 
@@ -248,9 +255,22 @@ def _transition(
             f"can be {verb}.",
             status=locked.status,
         )
-    if stock_action is not None:
-        stock_action(quantities=_line_quantities(locked), actor=actor, reference=locked.order_id)
     now = timezone.now()
+    # Recorded with the stock the transition moves, in one statement; alone when none moves.
+    event = order_status_event(locked, before=locked.status, after=to, at=now)
+    if stock_action is not None:
+        stock_action(
+            quantities=_line_quantities(locked),
+            actor=actor,
+            reference=locked.order_id,
+            events=[event],
+        )
+    else:
+        events_record(
+            [event],
+            origin_owner=actor.name if actor.source == SOURCE_API else "",
+            created_at=now,
+        )
     locked.status = to
     setattr(locked, timestamp_field, now)
     locked.status_changed_by = actor.name

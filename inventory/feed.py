@@ -30,14 +30,12 @@ from django.db import connections, router
 from catalog.models import Product
 from inventory.cursors import cursor_decode, cursor_encode
 from inventory.models import StockMovement
+from techparts.database.positions import last_safe_position, positioned_page
 
 CURSOR_TAG = "c1"
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
 MAX_SKUS = 100
-
-# The oldest transaction still running when the statement's snapshot was taken (PostgreSQL).
-_HORIZON_SQL = "(pg_snapshot_xmin(pg_current_snapshot())::text::bigint)"
 
 _COLUMNS = (
     "id",
@@ -105,17 +103,9 @@ def change_feed_page(
         raise ValueError(f"limit must be 1..{MAX_LIMIT}")
     if len(skus) > MAX_SKUS:
         raise ValueError(f"at most {MAX_SKUS} SKUs")
-    alias = router.db_for_read(StockMovement)
-    connection = connections[alias]
-    postgres = connection.vendor == "postgresql"
-    quote = connection.ops.quote_name
-    movement = quote(StockMovement._meta.db_table)
-    product = quote(Product._meta.db_table)
-
-    conditions = ["(m.xact, m.id) > (%s, %s)"]
-    params: list = [after.xact, after.id]
-    if postgres:
-        conditions.append(f"m.xact < {_HORIZON_SQL}")
+    quote = connections[router.db_for_read(StockMovement)].ops.quote_name
+    conditions: list[str] = []
+    params: list = []
     if skus:
         conditions.append(f"p.sku IN ({', '.join(['%s'] * len(skus))})")
         params.extend(skus)
@@ -125,51 +115,18 @@ def change_feed_page(
     if reason_code is not None:
         conditions.append("m.reason_code = %s")
         params.append(reason_code)
-    params.append(limit + 1)
-    columns = ", ".join(f"m.{quote(column)}" for column in _COLUMNS)
-    page = (
-        # Names from the models and fixed text only; every value is a parameter.
-        f"SELECT {columns}, p.sku AS sku, p.public_id AS public_id "  # noqa: S608
-        f"FROM {movement} AS m INNER JOIN {product} AS p ON p.id = m.product_id "
-        f"WHERE {' AND '.join(conditions)} ORDER BY m.xact, m.id LIMIT %s"
+    page = positioned_page(
+        StockMovement,
+        after=(after.xact, after.id),
+        limit=limit,
+        columns=_COLUMNS,
+        extra_select="p.sku AS sku, p.public_id AS public_id",
+        join=f"INNER JOIN {quote(Product._meta.db_table)} AS p ON p.id = m.product_id",
+        conditions=conditions,
+        params=params,
     )
-    # The last safe position comes back even when no row does (LEFT JOIN on one row), read by
-    # the same statement as the rows: the same snapshot, so the two agree.
-    sql = (
-        f"SELECT page.*, safe.last_xact, safe.last_id "  # noqa: S608 (fixed text)
-        f"FROM (SELECT 1 AS one) AS one "
-        f"LEFT JOIN ({_last_safe_sql(connection)}) AS safe ON 1 = 1 "
-        f"LEFT JOIN ({page}) AS page ON 1 = 1 ORDER BY page.xact, page.id"
-    )
-    fetched = list(StockMovement.objects.db_manager(alias).raw(sql, params))
-    movements = [row for row in fetched if row.id is not None]
-    has_more = len(movements) > limit
-    movements = movements[:limit]
-    if movements:
-        last = movements[-1]
-        next_position = FeedPosition(last.xact, last.id)
-    else:
-        next_position = after
-    if not has_more and fetched[0].last_id is not None:
-        # Every matching row up to the last safe one has been served, and no row can appear
-        # below it any more: resume there, so a narrow filter does not rescan the same rows.
-        next_position = max(next_position, FeedPosition(fetched[0].last_xact, fetched[0].last_id))
-    return FeedPage(movements=movements, next_position=next_position, has_more=has_more)
-
-
-def _last_safe_sql(connection) -> str:
-    """SQL for the position of the last row no later row can precede (one row, or none).
-
-    PostgreSQL: the last row below the horizon. Not the horizon itself: that moves with every
-    writing transaction of the cluster (a rate-limit counter, an idempotency record), and a
-    cursor that changes when no stock did would defeat the ETag of a feed page or of a stock
-    list polled for changes. SQLite: the last row.
-    """
-    movement = connection.ops.quote_name(StockMovement._meta.db_table)
-    below = f"WHERE xact < {_HORIZON_SQL} " if connection.vendor == "postgresql" else ""
-    return (
-        f"SELECT xact AS last_xact, id AS last_id FROM {movement} "  # noqa: S608 (fixed text)
-        f"{below}ORDER BY xact DESC, id DESC LIMIT 1"
+    return FeedPage(
+        movements=page.rows, next_position=FeedPosition(*page.next_position), has_more=page.has_more
     )
 
 
@@ -178,10 +135,6 @@ def feed_position_now() -> FeedPosition:
 
     Reading stock records after taking it and then following the feed from it misses no
     change (it may repeat a few the records already show): it is the last row no later row
-    can precede (_last_safe_sql), or the start when there is none.
+    can precede, or the start when there is none.
     """
-    connection = connections[router.db_for_read(StockMovement)]
-    with connection.cursor() as cursor:
-        cursor.execute(_last_safe_sql(connection))
-        row = cursor.fetchone()
-    return FeedPosition(*row) if row else FEED_START
+    return FeedPosition(*last_safe_position(StockMovement))

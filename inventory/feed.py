@@ -6,7 +6,7 @@ transaction committed) and moves its cursor past 2 never sees id 1 when the tran
 holding 1 commits later.
 
 So the feed is ordered by a position, (xact, id): `xact` is the id of the transaction that
-wrote the row, set by the database on insert (inventory.models.WritingTransaction). A read
+wrote the row, set by the database on insert (techparts.database.positions.WritingTransaction). A read
 serves only rows whose xact is below the snapshot's xmin, the oldest transaction still running
 when the statement began: every transaction below it has ended, so no row can still appear
 below that position, and every transaction that writes later has a higher id. The xmin is read
@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from django.db import connections, router
 
 from catalog.models import Product
-from inventory.cursors import cursor_decode, cursor_encode
 from inventory.models import StockMovement
+from techparts.api.cursors import cursor_decode, cursor_encode
 from techparts.database.positions import last_safe_position, positioned_page
 
 CURSOR_TAG = "c1"

@@ -12,7 +12,6 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from inventory import reasons
-from inventory.cursors import MAX_CURSOR_LENGTH
 from inventory.feed import DEFAULT_LIMIT, MAX_LIMIT, MAX_SKUS
 from inventory.models import MAX_ON_HAND, StockMovement
 from inventory.serializers import (
@@ -34,6 +33,7 @@ from inventory.services import (
     ERROR_POLICIES,
     REJECT_FAILED_ITEMS,
 )
+from techparts.api.cursors import MAX_CURSOR_LENGTH
 from techparts.api.schema import (
     ErrorSerializer,
     conflict,

@@ -289,7 +289,7 @@ def stock_record_count() -> int:
     return StockRecord.objects.count()
 
 
-# The cursor of GET /v1/inventory: the last product id served (inventory.cursors).
+# The cursor of GET /v1/inventory: the last product id served (techparts.api.cursors).
 STOCK_CURSOR_TAG = "s1"
 
 

@@ -7,7 +7,6 @@ from rest_framework.exceptions import ErrorDetail
 
 from catalog.models import Product
 from inventory import reasons
-from inventory.cursors import InvalidCursor, cursor_decode
 from inventory.feed import CURSOR_TAG as FEED_CURSOR_TAG
 from inventory.feed import DEFAULT_LIMIT, MAX_LIMIT, MAX_SKUS
 from inventory.kinds import SETTING_KINDS
@@ -26,8 +25,11 @@ from inventory.services import (
     BulkResult,
 )
 from techparts.api.errors import flatten_errors
-from techparts.api.filters import FALSE_VALUES, TRUE_VALUES
 from techparts.api.serializers import (
+    CursorField,
+    QueryBooleanField,
+    QueryInputSerializer,
+    QueryLimitField,
     StrictCharField,
     StrictChoiceField,
     StrictIntegerField,
@@ -198,51 +200,6 @@ class StockMovementOutputSerializer(serializers.Serializer):
 # --- Reading many records and the change feed (GET /v1/inventory, GET /v1/inventory/changes) ---
 
 
-class QueryLimitField(serializers.Field):
-    """`limit`: digits only, 1 to `maximum` (a query value is text: "1e3", "+5", " 7" are refused)."""
-
-    def __init__(self, *, maximum: int, **kwargs):
-        self.maximum = maximum
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data) -> int:
-        text = str(data)
-        if not (text.isascii() and text.isdigit() and len(text) <= 7) or not (
-            1 <= int(text) <= self.maximum
-        ):
-            raise serializers.ValidationError(f"must be an integer from 1 to {self.maximum}")
-        return int(text)
-
-
-class QueryBooleanField(serializers.Field):
-    """`true`/`false` (or `1`/`0`), as every boolean filter of the API reads them."""
-
-    def to_internal_value(self, data) -> bool:
-        text = str(data).strip().lower()
-        if text in TRUE_VALUES:
-            return True
-        if text in FALSE_VALUES:
-            return False
-        raise serializers.ValidationError("must be true or false")
-
-
-class CursorField(serializers.Field):
-    """An opaque cursor the API issued (`inventory.cursors`); anything else is a 400."""
-
-    def __init__(self, *, tag: str, count: int, **kwargs):
-        self.tag = tag
-        self.count = count
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data) -> tuple[int, ...]:
-        try:
-            return cursor_decode(self.tag, str(data), count=self.count)
-        except InvalidCursor:
-            raise serializers.ValidationError(
-                "is not a cursor this API issued; pass the cursor of an earlier answer unchanged"
-            ) from None
-
-
 def _sku_list(help_text: str) -> serializers.ListField:
     return serializers.ListField(
         # Not trimmed: a SKU is matched exactly, and " " is then simply no SKU.
@@ -251,26 +208,6 @@ def _sku_list(help_text: str) -> serializers.ListField:
         max_length=MAX_SKUS,
         help_text=help_text,
     )
-
-
-class QueryInputSerializer(serializers.Serializer):
-    """Query parameters: an empty value (`?after=`) is refused, not read as left out.
-
-    DRF skips an empty optional form value, which would turn `?updated_since=` into the
-    unfiltered list (as StrictFilterSet refuses it for django-filter).
-    """
-
-    def to_internal_value(self, data):
-        empty = [
-            name
-            for name in self.fields
-            if name in data and any(value == "" for value in data.getlist(name))
-        ]
-        if empty:
-            raise serializers.ValidationError(
-                {name: [ErrorDetail("must not be empty", code="empty")] for name in empty}
-            )
-        return super().to_internal_value(data)
 
 
 class StockRecordListQueryInputSerializer(QueryInputSerializer):

@@ -3,7 +3,6 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from inventory.cursors import cursor_encode
 from inventory.feed import FEED_START, FeedPosition, change_feed_page, feed_position_now
 from inventory.filters import StockMovementFilter
 from inventory.schema import (
@@ -35,6 +34,7 @@ from inventory.serializers import (
 from inventory.services import stock_bulk_apply, stock_set
 from techparts.actors import Actor
 from techparts.api.conditional import ConditionalGetMixin
+from techparts.api.cursors import cursor_encode
 from techparts.api.filters import FilterBackend
 from techparts.api.serializers import datetime_text
 from techparts.apikeys.scopes import INVENTORY_READ, INVENTORY_WRITE

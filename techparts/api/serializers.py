@@ -17,6 +17,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from techparts.api.cursors import InvalidCursor, cursor_decode
+from techparts.api.filters import FALSE_VALUES, TRUE_VALUES
 from techparts.money import AMOUNT_MAX_DIGITS, DECIMAL_PLACES
 
 
@@ -141,3 +143,71 @@ def takes_no_body(view_method: Callable[..., Response]) -> Callable[..., Respons
 
     wrapper.takes_no_body = True  # read by the schema generator
     return wrapper
+
+
+# --- Query parameters of list and feed reads ---
+
+
+class QueryLimitField(serializers.Field):
+    """`limit`: digits only, 1 to `maximum` (a query value is text: "1e3", "+5", " 7" are refused)."""
+
+    def __init__(self, *, maximum: int, **kwargs):
+        self.maximum = maximum
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> int:
+        text = str(data)
+        if not (text.isascii() and text.isdigit() and len(text) <= 7) or not (
+            1 <= int(text) <= self.maximum
+        ):
+            raise serializers.ValidationError(f"must be an integer from 1 to {self.maximum}")
+        return int(text)
+
+
+class QueryBooleanField(serializers.Field):
+    """`true`/`false` (or `1`/`0`), as every boolean filter of the API reads them."""
+
+    def to_internal_value(self, data) -> bool:
+        text = str(data).strip().lower()
+        if text in TRUE_VALUES:
+            return True
+        if text in FALSE_VALUES:
+            return False
+        raise serializers.ValidationError("must be true or false")
+
+
+class CursorField(serializers.Field):
+    """An opaque cursor the API issued (`techparts.api.cursors`); anything else is a 400."""
+
+    def __init__(self, *, tag: str, count: int, **kwargs):
+        self.tag = tag
+        self.count = count
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> tuple[int, ...]:
+        try:
+            return cursor_decode(self.tag, str(data), count=self.count)
+        except InvalidCursor:
+            raise serializers.ValidationError(
+                "is not a cursor this API issued; pass the cursor of an earlier answer unchanged"
+            ) from None
+
+
+class QueryInputSerializer(serializers.Serializer):
+    """Query parameters: an empty value (`?after=`) is refused, not read as left out.
+
+    DRF skips an empty optional form value, which would turn `?updated_since=` into the
+    unfiltered list (as StrictFilterSet refuses it for django-filter).
+    """
+
+    def to_internal_value(self, data):
+        empty = [
+            name
+            for name in self.fields
+            if name in data and any(value == "" for value in data.getlist(name))
+        ]
+        if empty:
+            raise serializers.ValidationError(
+                {name: [ErrorDetail("must not be empty", code="empty")] for name in empty}
+            )
+        return super().to_internal_value(data)

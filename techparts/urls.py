@@ -15,6 +15,7 @@ v1_patterns = [
     path("", include("shop.urls")),
     path("", include("inventory.urls")),
     path("", include("orders.urls")),
+    path("", include("techparts.events.urls")),
     path("schema/", SchemaView.as_view(), name="schema"),
     path("docs/", DocsView.as_view(url_name="schema"), name="docs"),
 ]

@@ -10,14 +10,18 @@ from techparts.apikeys.scopes import SCOPES
 
 PUBLIC = "public"
 
+# A view's scope: one scope, or a tuple of scopes any one of which allows (GET /v1/events reads
+# inventory events with inventory:read and order events with orders:read).
+Scope = str | tuple[str, ...]
 
-def required_scope(view: "APIView") -> str | None:
+
+def required_scope(view: "APIView") -> Scope | None:
     """Return the scope a view's current action needs, PUBLIC, or None when undeclared.
 
     Views declare `required_scopes = {"<action or method>": "<scope>"}`; a viewset is looked
     up by action, a plain APIView by lower-case HTTP method.
     """
-    scopes: dict[str, str] = getattr(view, "required_scopes", {})
+    scopes: dict[str, Scope] = getattr(view, "required_scopes", {})
     action = getattr(view, "action", None)
     if action and action in scopes:
         return scopes[action]
@@ -27,8 +31,16 @@ def required_scope(view: "APIView") -> str | None:
     return scopes.get(method) if method else None
 
 
-def scope_denied_message(scope: str) -> str:
-    return f"Insufficient permissions to {SCOPES[scope]}. Requires '{scope}' scope."
+def scope_denied_message(scope: Scope) -> str:
+    if isinstance(scope, str):
+        return f"Insufficient permissions to {SCOPES[scope]}. Requires '{scope}' scope."
+    names = " or ".join(f"'{each}'" for each in scope)
+    return f"Insufficient permissions to {' or '.join(SCOPES[each] for each in scope)}. Requires {names} scope."
+
+
+def holds_scope(api_key, scope: Scope) -> bool:
+    """Tell whether `api_key` holds `scope` (one of them, for a tuple)."""
+    return any(api_key.has_scope(each) for each in ((scope,) if isinstance(scope, str) else scope))
 
 
 class HasScope(permissions.BasePermission):
@@ -50,6 +62,6 @@ class HasScope(permissions.BasePermission):
             raise exceptions.NotAuthenticated()
         if scope is None:
             raise exceptions.PermissionDenied("This operation is not available to API keys.")
-        if not request.auth.has_scope(scope):
+        if not holds_scope(request.auth, scope):
             raise exceptions.PermissionDenied(scope_denied_message(scope))
         return True

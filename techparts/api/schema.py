@@ -12,7 +12,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from techparts.api.parsers import MAX_JSON_DEPTH
-from techparts.api.permissions import PUBLIC, required_scope, scope_denied_message
+from techparts.api.permissions import PUBLIC, Scope, required_scope, scope_denied_message
 from techparts.apikeys.scopes import ALL_SCOPES
 
 ERROR_CODES = {
@@ -83,12 +83,19 @@ def not_found(*, description: str, message: str) -> OpenApiResponse:
     )
 
 
-def _forbidden_body(scope: str) -> dict[str, str]:
+def _forbidden_body(scope: Scope) -> dict[str, str]:
     return {"error": "forbidden", "message": scope_denied_message(scope)}
 
 
-def _forbidden_description(scope: str) -> str:
-    return f"`forbidden`: the API key lacks the `{scope}` scope."
+def _forbidden_description(scope: Scope) -> str:
+    if isinstance(scope, str):
+        return f"`forbidden`: the API key lacks the `{scope}` scope."
+    return f"`forbidden`: the API key lacks every one of {_scope_words(scope)}."
+
+
+def _scope_words(scope: Scope) -> str:
+    """`a`, or `a` or `b`: how descriptions name a scope."""
+    return " or ".join(f"`{each}`" for each in ((scope,) if isinstance(scope, str) else scope))
 
 
 def forbidden(scope: str) -> OpenApiResponse:
@@ -127,7 +134,7 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 class ScopedAutoSchema(AutoSchema):
     """Name each operation's required scope in its description and security requirement."""
 
-    def _scope(self) -> str | None:
+    def _scope(self) -> Scope | None:
         # drf-spectacular hands each operation a view whose request carries that method.
         return required_scope(self.view)
 
@@ -160,8 +167,8 @@ class ScopedAutoSchema(AutoSchema):
     def get_description(self):
         description = super().get_description() or ""
         scope = self._scope()
-        if scope and scope != PUBLIC and f"`{scope}`" not in description:
-            description = f"{description}\n\nRequired scope: `{scope}`.".strip()
+        if scope and scope != PUBLIC and _scope_words(scope) not in description:
+            description = f"{description}\n\nRequired scope: {_scope_words(scope)}.".strip()
         return description
 
     def get_auth(self):
@@ -169,9 +176,12 @@ class ScopedAutoSchema(AutoSchema):
         if scope == PUBLIC:
             return []
         # super() also registers the bearerAuth scheme in components.securitySchemes.
+        # Several scopes: one requirement each (OpenAPI: any one of them is enough).
+        scopes = [scope] if isinstance(scope, str) else list(scope or [None])
         return [
-            {name: [scope] if scope else [] for name in requirement}
+            {name: [each] if each else [] for name in requirement}
             for requirement in super().get_auth()
+            for each in scopes
         ]
 
 
@@ -293,11 +303,13 @@ def _standard_error(status: int, operation: dict, error_ref: dict) -> dict:
     return {"content": {"application/json": media}, "description": f"`{code}` error"}
 
 
-def _scope(op: dict) -> str | None:
+def _scope(op: dict) -> Scope | None:
     scopes = [
         scope for requirement in op.get("security", []) for s in requirement.values() for scope in s
     ]
-    return scopes[0] if scopes else None
+    if not scopes:
+        return None
+    return scopes[0] if len(scopes) == 1 else tuple(scopes)
 
 
 def _params(op: dict) -> list[dict]:

@@ -316,6 +316,9 @@ DELIVERY_TRANSIT_DAYS = env_int("DELIVERY_TRANSIT_DAYS", 3)
 
 # How long an Idempotency-Key's first answer is kept for replay (hours).
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
+# Events (GET /v1/events, webhooks) are kept at least this many days; `manage.py prune_events`
+# deletes older ones. Less than 30 is refused (techparts.events.checks).
+EVENTS_RETENTION_DAYS = env_int("EVENTS_RETENTION_DAYS", 30)
 
 # `make bench` only: route the bare floor views (shop/floor/) under /bench/floor/. Production
 # never turns it on; `manage.py check --deploy` fails while it is on.

@@ -5,3 +5,6 @@ class EventsConfig(AppConfig):
     name = "techparts.events"
     label = "events"
     verbose_name = "Events"
+
+    def ready(self) -> None:
+        from techparts.events import checks  # noqa: F401 (registers the system check)

@@ -3,8 +3,12 @@
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+
+from django.conf import settings
+from django.db import router, transaction
+from django.utils import timezone
 
 from techparts.database.bulk import insert_rows
 from techparts.events.models import Event
@@ -57,3 +61,27 @@ def events_record(events: Sequence[NewEvent], *, origin_owner: str, created_at: 
         ],
         shared={"created_at": created_at},
     )
+
+
+PRUNE_BATCH_SIZE = 5000
+
+
+def events_prune(*, now: datetime | None = None, batch_size: int = PRUNE_BATCH_SIZE) -> int:
+    """Delete events older than EVENTS_RETENTION_DAYS, oldest first, in batches; return how many.
+
+    A reader whose cursor is older than the oldest kept event resumes at that event: the feed
+    goes back as far as retention, never further.
+    """
+    cutoff = (now or timezone.now()) - timedelta(days=settings.EVENTS_RETENTION_DAYS)
+    total = 0
+    while True:
+        with transaction.atomic(using=router.db_for_write(Event)):
+            oldest = list(
+                Event.objects.filter(created_at__lt=cutoff)
+                .order_by("created_at")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            deleted, _ = Event.objects.filter(pk__in=oldest).delete()
+        total += deleted
+        if deleted < batch_size:
+            return total

@@ -154,6 +154,22 @@ class LockedCounts(NamedTuple):
         return is_available(self.on_hand, self.reserved)
 
 
+# What _lock_counts and _lock_by_sku read of each record, in the order _locked_counts takes.
+LOCKED_COUNTS_COLUMNS = (
+    "product_id",
+    "on_hand",
+    "reserved",
+    "low_stock_threshold",
+    "product__public_id",
+    "product__sku",
+)
+
+
+def _locked_counts(row: tuple) -> LockedCounts:
+    product_id, on_hand, reserved, threshold, public_id, sku = row
+    return LockedCounts(product_id, on_hand, reserved, threshold, ProductNames(public_id, sku))
+
+
 def _lock_counts(product_ids: Iterable[int]) -> dict[int, LockedCounts]:
     """Lock the stock records of `product_ids` and return their counts, by product id.
 
@@ -161,24 +177,8 @@ def _lock_counts(product_ids: Iterable[int]) -> dict[int, LockedCounts]:
     cost more than the locking query itself on a 50-line order.
     """
     ids = set(product_ids)
-    rows = (
-        _locking()
-        .filter(product_id__in=ids)
-        .values_list(
-            "product_id",
-            "on_hand",
-            "reserved",
-            "low_stock_threshold",
-            "product__public_id",
-            "product__sku",
-        )
-    )
-    found = {
-        product_id: LockedCounts(
-            product_id, on_hand, reserved, threshold, ProductNames(public_id, sku)
-        )
-        for product_id, on_hand, reserved, threshold, public_id, sku in rows
-    }
+    rows = _locking().filter(product_id__in=ids).values_list(*LOCKED_COUNTS_COLUMNS)
+    found = {row[0]: _locked_counts(row) for row in rows}
     missing = ids - set(found)
     if missing:
         raise NotFound(f"No stock record for product id(s) {sorted(missing)}.")
@@ -554,16 +554,7 @@ class BulkResult:
 
 _LOCK_BY_SKUS = CompiledValues(
     lambda skus: (
-        _locking()
-        .filter(AnyOfText(F("product__sku"), skus))
-        .values_list(
-            "product_id",
-            "on_hand",
-            "reserved",
-            "low_stock_threshold",
-            "product__public_id",
-            "product__sku",
-        )
+        _locking().filter(AnyOfText(F("product__sku"), skus)).values_list(*LOCKED_COUNTS_COLUMNS)
     ),
     "skus",
     bind={"skus": AnyOfText.bind},
@@ -579,10 +570,8 @@ def _lock_by_sku(skus: Iterable[str]) -> dict[str, LockedCounts]:
     if not wanted:
         return {}
     rows = _LOCK_BY_SKUS.rows(using=router.db_for_write(StockRecord), skus=wanted)
-    return {
-        sku: LockedCounts(product_id, on_hand, reserved, threshold, ProductNames(public_id, sku))
-        for product_id, on_hand, reserved, threshold, public_id, sku in rows
-    }
+    counts = [_locked_counts(row) for row in rows]
+    return {locked.product.sku: locked for locked in counts}
 
 
 def _duplicates(items: list[BulkItem]) -> dict[int, str]:

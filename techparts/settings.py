@@ -86,10 +86,14 @@ INSTALLED_APPS = [
     "techparts.ratelimit",
     "techparts.database",
     "techparts.events",
+    "django_tasks",
+    "django_tasks_db",
+    "techparts.tasks",
     "catalog",
     "inventory",
     "orders",
     "shop",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -319,6 +323,20 @@ IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
 # Events (GET /v1/events, webhooks) are kept at least this many days; `manage.py prune_events`
 # deletes older ones. Less than 30 is refused (techparts.events.checks).
 EVENTS_RETENTION_DAYS = env_int("EVENTS_RETENTION_DAYS", 30)
+
+# Background work (Django's tasks API, the django-tasks backport): the database backend by
+# default, run by `manage.py db_worker` processes (docs/operations.md). Tasks are only ever
+# enqueued after commit (techparts.tasks.queue); the rows they work on are the truth.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# Webhooks (docs/webhooks.md). Endpoint secrets are stored encrypted with the first of
+# WEBHOOK_SECRET_KEYS (comma-separated Fernet keys; older keys still decrypt), or with a key
+# derived from SECRET_KEY when unset. Rotating an endpoint's secret keeps the old one signing
+# for WEBHOOK_SECRET_ROTATION_OVERLAP_HOURS. WEBHOOKS_ALLOW_LOOPBACK lets endpoints on this
+# machine receive deliveries: development and tests only.
+WEBHOOK_SECRET_KEYS = env_list("WEBHOOK_SECRET_KEYS")
+WEBHOOK_SECRET_ROTATION_OVERLAP_HOURS = env_int("WEBHOOK_SECRET_ROTATION_OVERLAP_HOURS", 24)
+WEBHOOKS_ALLOW_LOOPBACK = env_bool("WEBHOOKS_ALLOW_LOOPBACK", False)
 
 # `make bench` only: route the bare floor views (shop/floor/) under /bench/floor/. Production
 # never turns it on; `manage.py check --deploy` fails while it is on.

@@ -61,3 +61,76 @@ class WebhookEndpoint(models.Model):
         ):
             secrets.append(crypto.unseal(self.previous_secret))
         return secrets
+
+
+class Delivery(models.Model):
+    """One event to one endpoint: pending until an attempt succeeds or the schedule runs out.
+
+    A worker claims a due delivery by setting `locked_until` (its lease) in the claiming
+    statement; a worker that dies leaves the lease to expire, and the delivery is claimed
+    again. For one endpoint, deliveries about one subject go out in `id` order (the order of
+    the event feed): a later one waits while an earlier one is pending.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"  # gave up: the retry schedule ran out, or the endpoint is gone
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="+")
+    subject = models.CharField(max_length=120)  # the event's, copied: the ordering key
+    status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
+    attempt_count = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # A redelivery asked for by staff (the admin), and by whom.
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="delivery_due",
+                condition=models.Q(status="pending"),
+            ),
+            models.Index(
+                fields=["endpoint", "subject", "id"],
+                name="delivery_subject_queue",
+                condition=models.Q(status="pending"),
+            ),
+            models.Index(fields=["endpoint", "-created_at"], name="delivery_log"),
+        ]
+
+    def __str__(self) -> str:
+        return f"delivery {self.pk} of event {self.event_id} to {self.endpoint_id}"
+
+
+class DeliveryAttempt(models.Model):
+    """One HTTP attempt of a delivery, kept for the delivery log."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveSmallIntegerField()
+    started_at = models.DateTimeField()
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The first 1 KB of the answer, and what went wrong when there was no answer.
+    response_excerpt = models.TextField(blank=True, default="")
+    error = models.CharField(max_length=500, blank=True, default="")
+    succeeded = models.BooleanField()
+
+    class Meta:
+        ordering = ["delivery", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "number"], name="delivery_attempt_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of delivery {self.delivery_id}"

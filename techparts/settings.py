@@ -337,6 +337,8 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 WEBHOOK_SECRET_KEYS = env_list("WEBHOOK_SECRET_KEYS")
 WEBHOOK_SECRET_ROTATION_OVERLAP_HOURS = env_int("WEBHOOK_SECRET_ROTATION_OVERLAP_HOURS", 24)
 WEBHOOKS_ALLOW_LOOPBACK = env_bool("WEBHOOKS_ALLOW_LOOPBACK", False)
+# Most webhook endpoints one owner (integrator) may have.
+WEBHOOK_ENDPOINTS_PER_OWNER = env_int("WEBHOOK_ENDPOINTS_PER_OWNER", 20)
 
 # `make bench` only: route the bare floor views (shop/floor/) under /bench/floor/. Production
 # never turns it on; `manage.py check --deploy` fails while it is on.

@@ -4,7 +4,7 @@ from django.template.response import TemplateResponse
 from techparts.admin_input import GuardedModelAdminMixin
 from techparts.apikeys.forms import ApiKeyForm
 from techparts.apikeys.models import ApiKey
-from techparts.apikeys.services import api_key_create, api_key_revoke
+from techparts.apikeys.services import api_key_create, api_key_revoke, api_key_update
 
 
 @admin.register(ApiKey)
@@ -60,7 +60,13 @@ class ApiKeyAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
+            api_key_update(
+                key=obj,
+                name=form.cleaned_data["name"],
+                owner=form.cleaned_data["owner"],
+                scopes=form.cleaned_data["scopes"],
+                expires_at=form.cleaned_data.get("expires_at"),
+            )
             return
         key, full_key = api_key_create(
             name=form.cleaned_data["name"],

@@ -5,6 +5,7 @@ ORDERS_READ = "orders:read"
 ORDERS_WRITE = "orders:write"
 INVENTORY_READ = "inventory:read"
 INVENTORY_WRITE = "inventory:write"
+WEBHOOKS_WRITE = "webhooks:write"
 
 # scope -> what a key without it may not do ("Insufficient permissions to <phrase>.")
 SCOPES: dict[str, str] = {
@@ -13,6 +14,7 @@ SCOPES: dict[str, str] = {
     ORDERS_WRITE: "create or change orders",
     INVENTORY_READ: "read inventory",
     INVENTORY_WRITE: "update inventory",
+    WEBHOOKS_WRITE: "manage webhook endpoints",
 }
 ALL_SCOPES: list[str] = list(SCOPES)
 

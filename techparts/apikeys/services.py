@@ -11,6 +11,7 @@ from django.utils import timezone
 from techparts.apikeys.cache import cached_key_row
 from techparts.apikeys.models import KEY_PREFIX, ApiKey, hash_secret
 from techparts.apikeys.scopes import SCOPES
+from techparts.apikeys.signals import api_key_revoked, api_key_scopes_reduced
 
 
 def format_key(prefix: str, secret: str) -> str:
@@ -55,11 +56,45 @@ def api_key_create(
     return key, format_key(prefix, secret)
 
 
+@transaction.atomic
 def api_key_revoke(*, key: ApiKey) -> ApiKey:
-    """Revoke a key at once; requests with it are refused from now on."""
+    """Revoke a key at once; requests with it are refused from now on.
+
+    What hangs on the key follows in the same transaction (`api_key_revoked`: the webhook
+    endpoints it created are disabled).
+    """
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
+        api_key_revoked.send(sender=ApiKey, key=key, now=key.revoked_at)
+    return key
+
+
+@transaction.atomic
+def api_key_update(
+    *,
+    key: ApiKey,
+    name: str,
+    owner: str,
+    scopes: list[str],
+    expires_at: datetime | None,
+) -> ApiKey:
+    """Change a key's name, owner, scopes and expiry; return it.
+
+    A key that loses scopes tells what depends on them in the same transaction
+    (`api_key_scopes_reduced`: webhook endpoints subscribed to types it can no longer read
+    are disabled).
+    """
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown:
+        raise ValueError(f"Unknown scope(s): {', '.join(unknown)}")
+    before = ApiKey.objects.select_for_update().values_list("scopes", flat=True).get(pk=key.pk)
+    key.name, key.owner, key.expires_at = name, owner, expires_at
+    key.scopes = list(dict.fromkeys(scopes))
+    key.save(update_fields=["name", "owner", "scopes", "expires_at"])
+    removed = [scope for scope in before if scope not in key.scopes]
+    if removed:
+        api_key_scopes_reduced.send(sender=ApiKey, key=key, removed=removed, now=timezone.now())
     return key
 
 

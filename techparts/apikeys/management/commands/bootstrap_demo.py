@@ -5,11 +5,10 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
-from django.utils import timezone
 
 from techparts.apikeys.models import ApiKey
 from techparts.apikeys.scopes import ALL_SCOPES
-from techparts.apikeys.services import api_key_authenticate, api_key_create
+from techparts.apikeys.services import api_key_authenticate, api_key_create, api_key_revoke
 
 CREDENTIALS_FILE = Path(settings.BASE_DIR) / "var" / "demo-credentials.json"
 DEMO_OWNER = "api_user_12345"
@@ -82,8 +81,7 @@ class Command(BaseCommand):
             if key is not None and set(ALL_SCOPES) <= set(key.scopes):
                 return raw
         # A demo key whose text was lost can never be used again: revoke it, then make one.
-        ApiKey.objects.filter(name="demo", owner=DEMO_OWNER, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
-        )
+        for stale in ApiKey.objects.filter(name="demo", owner=DEMO_OWNER, revoked_at__isnull=True):
+            api_key_revoke(key=stale)
         _, full_key = api_key_create(name="demo", owner=DEMO_OWNER, scopes=ALL_SCOPES)
         return full_key

@@ -16,6 +16,7 @@ v1_patterns = [
     path("", include("inventory.urls")),
     path("", include("orders.urls")),
     path("", include("techparts.events.urls")),
+    path("", include("webhooks.urls")),
     path("schema/", SchemaView.as_view(), name="schema"),
     path("docs/", DocsView.as_view(url_name="schema"), name="docs"),
 ]

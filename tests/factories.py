@@ -9,6 +9,9 @@ from catalog.models import Category, Product
 from orders.models import Customer, TaxRate
 from shop.services import product_open
 from techparts.actors import Actor
+from techparts.events.types import ALL_TYPES
+from webhooks.models import WebhookEndpoint
+from webhooks.services import webhook_endpoint_create
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -77,3 +80,24 @@ class TaxRateFactory(factory.django.DjangoModelFactory):
 
     state = "CA"
     rate = Decimal("0.08")
+
+
+class WebhookEndpointFactory(factory.django.DjangoModelFactory):
+    """A webhook endpoint made by the service; its plaintext secret is on `.plain_secret`."""
+
+    class Meta:
+        model = WebhookEndpoint
+
+    owner = "api_user_12345"
+    url = factory.Sequence(lambda n: f"https://hooks{n}.example.com/techparts")
+    event_types = factory.LazyFunction(lambda: list(ALL_TYPES))
+    description = ""
+    enabled = True
+    created_by_key = None
+    created_by = None
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        endpoint, secret = webhook_endpoint_create(**kwargs)
+        endpoint.plain_secret = secret
+        return endpoint

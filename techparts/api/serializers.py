@@ -68,6 +68,18 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field({"type": "boolean"})
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON boolean only: "true", 1 and "yes" are refused."""
+
+    default_error_messages = {"invalid": "must be true or false"}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if type(data) is not bool:
+            self.fail("invalid")
+        return data
+
+
 class StrictChoiceField(serializers.ChoiceField):
     """One of the listed strings, exactly as listed: `"ca"` is not `"CA"`, `1` is not `"1"`.
 

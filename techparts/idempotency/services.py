@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import simplejson
@@ -43,6 +44,7 @@ ABANDONED_AFTER = timedelta(minutes=5)
 PURGE_BATCH_SIZE = 100
 
 logger = logging.getLogger("techparts.idempotency")
+BodyCodec = Callable[[str], str]
 
 
 class IdempotencyKeyReused(DomainError):
@@ -108,7 +110,9 @@ def _purge_some_expired() -> None:
         logger.warning("Purging expired idempotency records failed", exc_info=True)
 
 
-def _claim(request: Request, key: str, fingerprint: str) -> IdempotencyRecord | Response:
+def _claim(
+    request: Request, key: str, fingerprint: str, unseal: BodyCodec | None = None
+) -> IdempotencyRecord | Response:
     """Claim the key for this request, or return the answer a retry gets."""
     api_key = request.auth
     now = timezone.now()
@@ -132,7 +136,7 @@ def _claim(request: Request, key: str, fingerprint: str) -> IdempotencyRecord | 
         return claimed
     existing = IdempotencyRecord.objects.filter(api_key=api_key, key=key).first()
     if existing is None:  # expired and removed between our two queries: try once more
-        return _claim(request, key, fingerprint)
+        return _claim(request, key, fingerprint, unseal)
     if existing.fingerprint != fingerprint:
         raise IdempotencyKeyReused(
             f"{HEADER} '{key}' was already used for a different request. "
@@ -140,7 +144,8 @@ def _claim(request: Request, key: str, fingerprint: str) -> IdempotencyRecord | 
         )
     if existing.state == IdempotencyRecord.State.IN_PROGRESS:
         raise Conflict(f"A request with {HEADER} '{key}' is still being processed. Retry shortly.")
-    body = simplejson.loads(existing.response_body, use_decimal=True)
+    stored = existing.response_body
+    body = simplejson.loads(unseal(stored) if unseal else stored, use_decimal=True)
     response = Response(body, status=existing.response_status)
     for name, value in existing.response_headers.items():
         response[name] = value
@@ -150,7 +155,19 @@ def _claim(request: Request, key: str, fingerprint: str) -> IdempotencyRecord | 
 
 def idempotent(view_method):
     """Make a DRF view method replay its first answer for a repeated `Idempotency-Key`."""
+    return _idempotent(view_method, seal=None, unseal=None)
 
+
+def idempotent_sealed(*, seal: BodyCodec, unseal: BodyCodec):
+    """Like `idempotent`, for answers that carry a secret: the stored answer is `seal`ed.
+
+    The first answer is kept encrypted (`seal` of its JSON text) and decrypted (`unseal`) only
+    to replay it, so a secret shown once (a webhook signing secret) never rests in the clear.
+    """
+    return functools.partial(_idempotent, seal=seal, unseal=unseal)
+
+
+def _idempotent(view_method, *, seal: BodyCodec | None, unseal: BodyCodec | None):
     @functools.wraps(view_method)
     def wrapper(view, request: Request, *args, **kwargs):
         key = request.headers.get(HEADER)
@@ -159,7 +176,7 @@ def idempotent(view_method):
         if not KEY_PATTERN.match(key):
             message = f"Header '{HEADER}' must be 1 to {MAX_KEY_LENGTH} visible ASCII characters"
             raise InvalidIdempotencyKey(f"{message}.", details=[message])
-        claimed = _claim(request, key, _fingerprint(request))
+        claimed = _claim(request, key, _fingerprint(request), unseal)
         if isinstance(claimed, Response):
             return claimed
         try:
@@ -174,10 +191,11 @@ def idempotent(view_method):
         if response.status_code >= 500 or response.status_code == 429:
             claimed.delete()  # nothing happened: let the client retry with the same key
             return response
+        rendered = JSONRenderer().render(response.data).decode()
         IdempotencyRecord.objects.filter(pk=claimed.pk).update(
             state=IdempotencyRecord.State.DONE,
             response_status=response.status_code,
-            response_body=JSONRenderer().render(response.data).decode(),
+            response_body=seal(rendered) if seal else rendered,
             response_headers={h: response[h] for h in REPLAYED_HEADERS if h in response},
         )
         return response

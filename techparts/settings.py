@@ -397,7 +397,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_PATCH": False,
     # The ledger's reason codes appear in several components (movements, the change feed):
     # one enum, under the name the schema has always used.
-    "ENUM_NAME_OVERRIDES": {"StockMovementReasonCodeEnum": "inventory.reasons.ALL_CODES"},
+    "ENUM_NAME_OVERRIDES": {
+        "StockMovementReasonCodeEnum": "inventory.reasons.ALL_CODES",
+        "EventTypeEnum": "techparts.events.types.ALL_TYPES",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "techparts.api.schema.postprocess_schema",

@@ -80,9 +80,9 @@ class WebhookEndpointViewSet(ConditionalGetMixin, viewsets.GenericViewSet):
 
     @idempotent
     def partial_update(self, request: Request, endpoint_id: str) -> Response:
-        endpoint = self.get_object()  # an unknown id is 404 whatever the body says
         data = WebhookEndpointUpdateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        endpoint = self.get_object()
         endpoint = webhook_endpoint_update(
             endpoint=endpoint, acting_key=request.auth, **data.validated_data
         )

@@ -5,6 +5,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from techparts.apikeys.models import ApiKey
+from techparts.apikeys.scopes import ALL_SCOPES
 from techparts.apikeys.services import api_key_authenticate, api_key_create
 from tests.factories import UserFactory
 
@@ -72,7 +73,7 @@ class TestCreateApiKeyCommand:
         key = api_key_authenticate(raw=out.strip().splitlines()[-1])
         assert key.owner == "api_user_1"
         assert key.expires_at is not None
-        assert len(key.scopes) == 5
+        assert key.scopes == ALL_SCOPES
 
     def test_unknown_scope_is_an_error_and_creates_nothing(self):
         with pytest.raises(CommandError, match="Unknown scope"):

@@ -12,7 +12,12 @@ from techparts.api.permissions import PUBLIC
 from techparts.api.views import UnknownEndpoint
 from techparts.apikeys.scopes import ALL_SCOPES
 from techparts.apikeys.services import api_key_create, api_key_revoke
-from tests.factories import CustomerFactory, ProductFactory, TaxRateFactory
+from tests.factories import (
+    CustomerFactory,
+    ProductFactory,
+    TaxRateFactory,
+    WebhookEndpointFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +75,8 @@ def test_every_route_declares_a_known_scope_or_public(route, method, scope):
 
 @pytest.fixture
 def world(client_for):
-    """A product, a customer and an order of integrator A, to fill in route parameters."""
+    """A product, a customer, an order and a webhook endpoint of integrator A, to fill in
+    route parameters."""
     TaxRateFactory(state="CA")
     product = ProductFactory(public_id="PROD-MATRIX-001", sku="SKU-MATRIX-001", stock=50)
     customer = CustomerFactory()
@@ -91,7 +97,13 @@ def world(client_for):
         format="json",
     )
     assert response.status_code == 201, response.content
-    return {"id": product.public_id, "sku": product.sku, "order_id": response.json()["order_id"]}
+    endpoint = WebhookEndpointFactory(owner="integrator_a")
+    return {
+        "id": product.public_id,
+        "sku": product.sku,
+        "order_id": response.json()["order_id"],
+        "endpoint_id": endpoint.public_id,
+    }
 
 
 def concrete(route: str, world: dict) -> str:

@@ -6,6 +6,7 @@ from django.core.management import call_command
 
 from techparts.apikeys.management.commands import bootstrap_demo
 from techparts.apikeys.models import ApiKey
+from techparts.apikeys.scopes import ALL_SCOPES
 from techparts.apikeys.services import api_key_authenticate
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +33,7 @@ def test_prints_a_working_admin_login_and_all_scopes_key(credentials_file):
     assert user.is_superuser and user.check_password(password)
     raw = output.split("API key (api_user_12345, all scopes):")[1].split()[0]
     key = api_key_authenticate(raw=raw)
-    assert key.owner == "api_user_12345" and len(key.scopes) == 5
+    assert key.owner == "api_user_12345" and key.scopes == ALL_SCOPES
 
 
 def test_reruns_reuse_the_same_login_and_key(credentials_file):

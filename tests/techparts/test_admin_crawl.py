@@ -20,17 +20,27 @@ from django.db import transaction
 from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
+from django.utils import timezone
 
 from inventory.roles import GROUP_PERMISSIONS as INVENTORY_ROLES
 from orders.roles import GROUP_PERMISSIONS as ORDER_ROLES
 from orders.services import OrderItem, ShippingAddress, order_create
 from techparts.actors import Actor
 from techparts.apikeys.services import api_key_create
-from tests.factories import CustomerFactory, ProductFactory, TaxRateFactory, UserFactory
+from techparts.events.models import Event
+from tests.factories import (
+    CustomerFactory,
+    ProductFactory,
+    TaxRateFactory,
+    UserFactory,
+    WebhookEndpointFactory,
+)
+from webhooks.models import Delivery, DeliveryAttempt
+from webhooks.roles import GROUP_PERMISSIONS as WEBHOOK_ROLES
 
 pytestmark = pytest.mark.django_db
 
-ROLES = ["superuser", *INVENTORY_ROLES, *ORDER_ROLES]
+ROLES = ["superuser", *INVENTORY_ROLES, *ORDER_ROLES, *WEBHOOK_ROLES]
 # Already URL-encoded: they go into paths and query strings as they are.
 HOSTILE_IDS = ["abc", "%C2%B2", "0", "-1", "99999999999999999999", "%00", "1%00"]
 HOSTILE_VALUES = [
@@ -211,6 +221,16 @@ def world(db):
         actor=Actor.system(),
     )
     api_key_create(name="ERP", owner="api_user_12345", scopes=["products:read"])
+    endpoint = WebhookEndpointFactory(owner="api_user_12345")
+    delivery = Delivery.objects.create(
+        endpoint=endpoint,
+        event=Event.objects.order_by("pk").first(),
+        subject="sku:GPU-NV-4090-MSI-001",
+        next_attempt_at=timezone.now(),
+    )
+    DeliveryAttempt.objects.create(
+        delivery=delivery, number=1, started_at=timezone.now(), status_code=500, succeeded=False
+    )
 
 
 def user_for(role: str):
@@ -228,6 +248,8 @@ def assert_the_crawl_covers_every_role_and_every_kind_of_admin_url() -> None:
         "/admin/inventory/stockrecord/{object_id}/correct/",
         "/admin/inventory/stockrecord/{object_id}/movements/",
         "/admin/inventory/stockmovement/export/",
+        "/admin/webhooks/webhookendpoint/{object_id}/redeliver/",
+        "/admin/webhooks/delivery/",
         "/admin/orders/order/",
         "/admin/auth/user/{id}/password/",
         "/admin/r/{content_type_id}/{object_id}/",

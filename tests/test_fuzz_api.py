@@ -20,6 +20,7 @@ from orders.services import OrderItem, ShippingAddress, order_create
 from techparts.actors import Actor
 from techparts.apikeys.scopes import ALL_SCOPES
 from techparts.apikeys.services import api_key_create
+from webhooks.services import webhook_endpoint_create
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = int(os.environ.get("FUZZ_SEED", "20241228"))
@@ -38,6 +39,12 @@ def test_the_api_conforms_to_its_schema_under_fuzzing(live_server, tmp_path):
             street="123 Tech Lane", city="San Francisco", state="CA", zip="94105"
         ),
         actor=Actor.api(api_key),
+    )
+    endpoint, _ = webhook_endpoint_create(
+        owner="api_user_12345",
+        url="https://hooks.example.com/fuzz",
+        event_types=["inventory.changed"],
+        created_by_key=api_key,
     )
     artifacts = ROOT / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
@@ -65,7 +72,12 @@ def test_the_api_conforms_to_its_schema_under_fuzzing(live_server, tmp_path):
     result = subprocess.run(
         command,
         cwd=ROOT,
-        env={**os.environ, "FUZZ_API_KEY": key, "FUZZ_ORDER_ID": order.order_id},
+        env={
+            **os.environ,
+            "FUZZ_API_KEY": key,
+            "FUZZ_ORDER_ID": order.order_id,
+            "FUZZ_WEBHOOK_ENDPOINT_ID": endpoint.public_id,
+        },
         capture_output=True,
         text=True,
         timeout=1800,

@@ -21,7 +21,7 @@ from webhooks.services import MAX_DESCRIPTION_LENGTH
 # Visible ASCII after the scheme (a host with non-ASCII letters goes in its xn-- form). The
 # same in Python and in the schema's regex dialect. https only in production: plain http is
 # refused by the service unless WEBHOOKS_ALLOW_LOOPBACK is on (development and tests).
-URL_PATTERN = r"^https?://[!-~]+$"
+URL_PATTERN = r"\Ahttps?://[!-~]+\Z"
 
 
 @extend_schema_field(

@@ -200,6 +200,7 @@ def test_event_types_must_be_known_present_and_unique(api, event_types, detail):
         ("https://[::ffff:127.0.0.1]/x", "Field 'url' is refused: 127.0.0.1 is a loopback"),
         ("ftp://hooks.example.com/x", "Field 'url' must be an https:// URL"),
         ("https://hooks example.com/x", "Field 'url' must be an https:// URL"),
+        ("https://hooks.example.com/x\n", "Field 'url' must be an https:// URL"),
     ],
 )
 def test_urls_that_could_reach_this_machine_or_the_private_network_are_refused(api, url, detail):

@@ -313,19 +313,17 @@ class DeliveryAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
     """The delivery log: read-only, with each attempt; staff may redeliver events from it."""
 
     list_display = [
-        "id",
-        "endpoint_link",
         "event_id_text",
         "event_type",
         "subject",
         "status",
-        "attempt_count",
+        "attempts",
         "last_status_code",
         "last_latency",
         "next_attempt_at",
-        "created_at",
-        "requested_by",
+        "endpoint_link",
     ]
+    list_display_links = ["event_id_text"]
     list_filter = [EndpointFilter, "status"]
     search_fields = ["=event__public_id", "subject", "=endpoint__public_id"]
     list_select_related = ["endpoint", "event", "requested_by"]
@@ -375,7 +373,7 @@ class DeliveryAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
         url = reverse("admin:webhooks_webhookendpoint_change", args=[delivery.endpoint_id])
         return format_html('<a href="{}">{}</a>', url, delivery.endpoint.public_id)
 
-    @admin.display(description="event")
+    @admin.display(description="event", ordering="event__public_id")
     def event_id_text(self, delivery: Delivery) -> str:
         return delivery.event.public_id
 
@@ -383,7 +381,11 @@ class DeliveryAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
     def event_type(self, delivery: Delivery) -> str:
         return delivery.event.type
 
-    @admin.display(description="last status code")
+    @admin.display(description="attempts", ordering="attempt_count")
+    def attempts(self, delivery: Delivery) -> int:
+        return delivery.attempt_count
+
+    @admin.display(description="last code")
     def last_status_code(self, delivery: Delivery):
         return getattr(delivery, "last_status_code", None) or "-"
 

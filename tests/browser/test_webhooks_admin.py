@@ -78,6 +78,7 @@ def test_staff_creates_an_endpoint_sees_the_secret_once_and_opens_its_delivery_l
     expect(rows.first).to_contain_text(delivery.event.public_id)
     expect(rows.first).to_contain_text("502")
     expect(rows.first).to_contain_text("240 ms")
+    page.set_viewport_size({"width": 1800, "height": 900})  # every column in the picture
     page.screenshot(path=str(folder / "webhook-delivery-log.png"), full_page=True)
 
     page.get_by_role("link", name=delivery.event.public_id).click()

@@ -252,3 +252,30 @@ def test_staff_outside_the_group_cannot_see_endpoints_or_redeliver(client, logge
     assert client.get(ENDPOINTS).status_code == 403
     assert client.get(f"{ENDPOINTS}{logged_delivery.endpoint_id}/redeliver/").status_code == 403
     assert client.get(DELIVERIES).status_code == 403
+
+
+def test_narrowing_or_revoking_a_key_in_the_api_key_admin_disables_its_endpoints(
+    client, make_api_key
+):
+    client.force_login(UserFactory(username="root", is_superuser=True))
+    key, _ = make_api_key(scopes=["webhooks:write", "inventory:read", "orders:read"])
+    orders = WebhookEndpointFactory(created_by_key=key, event_types=["order.shipped"])
+    stock = WebhookEndpointFactory(created_by_key=key, event_types=["inventory.changed"])
+
+    client.post(
+        f"/admin/apikeys/apikey/{key.pk}/change/",
+        {"name": key.name, "owner": key.owner, "scopes": ["webhooks:write", "inventory:read"]},
+    )
+    orders.refresh_from_db()
+    stock.refresh_from_db()
+    key.refresh_from_db()
+    assert key.scopes == ["webhooks:write", "inventory:read"]
+    assert (orders.enabled, stock.enabled) == (False, True)
+    assert orders.disabled_reason == "the API key that created it can no longer read order.shipped"
+
+    client.post("/admin/apikeys/apikey/", {"action": "revoke", "_selected_action": [key.pk]})
+    stock.refresh_from_db()
+    assert (stock.enabled, stock.disabled_reason) == (
+        False,
+        "the API key that created it was revoked",
+    )

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from techparts.apikeys.services import api_key_revoke
 from techparts.idempotency.models import IdempotencyRecord
 from tests.factories import WebhookEndpointFactory
 from webhooks import crypto
@@ -384,3 +385,22 @@ def test_the_schema_documents_every_operation_with_its_scope(schema):
     assert "secret" not in schema["components"]["schemas"]["WebhookEndpoint"]["properties"]
     for status in ("400", "401", "403", "409", "422"):
         assert status in paths[URL]["post"]["responses"]
+
+
+def test_an_endpoint_whose_key_was_revoked_shows_why_and_stays_disabled(client_for):
+    creator = client_for("webhooks:write", "inventory:read", owner="shop_a")
+    colleague = client_for("webhooks:write", "inventory:read", owner="shop_a")
+    endpoint_id = create(creator).json()["id"]
+    api_key_revoke(key=creator.api_key)
+
+    shown = colleague.get(f"{URL}/{endpoint_id}").json()
+    response = colleague.patch(f"{URL}/{endpoint_id}", {"enabled": True}, format="json")
+
+    assert (shown["enabled"], shown["disabled_reason"]) == (
+        False,
+        "the API key that created it was revoked",
+    )
+    assert response.status_code == 409
+    assert response.json()["error"] == "conflict"
+    assert "create a new endpoint" in response.json()["message"]
+    assert not WebhookEndpoint.objects.get(public_id=endpoint_id).enabled

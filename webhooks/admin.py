@@ -326,7 +326,7 @@ class DeliveryAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
     list_display_links = ["event_id_text"]
     list_filter = [EndpointFilter, "status"]
     search_fields = ["=event__public_id", "subject", "=endpoint__public_id"]
-    list_select_related = ["endpoint", "event", "requested_by"]
+    list_select_related = ["endpoint", "event"]
     list_per_page = 100
     show_full_result_count = False
     actions = ["redeliver"]

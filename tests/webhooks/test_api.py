@@ -3,6 +3,8 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from techparts.apikeys.services import api_key_revoke
@@ -404,3 +406,16 @@ def test_an_endpoint_whose_key_was_revoked_shows_why_and_stays_disabled(client_f
     assert response.json()["error"] == "conflict"
     assert "create a new endpoint" in response.json()["message"]
     assert not WebhookEndpoint.objects.get(public_id=endpoint_id).enabled
+
+
+def test_the_list_costs_the_same_queries_whatever_the_page_holds(api):
+    for _ in range(8):
+        WebhookEndpointFactory(created_by_key=api.api_key)
+    api.get(URL)  # the key is warm from here on
+
+    with CaptureQueriesContext(connection) as few:
+        assert len(api.get(URL, {"page_size": 2}).json()["results"]) == 2
+    with CaptureQueriesContext(connection) as many:
+        assert len(api.get(URL, {"page_size": 8}).json()["results"]) == 8
+
+    assert len(many) == len(few) == 2  # the count and the page

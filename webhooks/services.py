@@ -202,7 +202,7 @@ def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
 
 
 @transaction.atomic
-def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint, now: datetime) -> str:
+def webhook_endpoint_rotate_secret(endpoint: WebhookEndpoint, *, now: datetime) -> str:
     """Give the endpoint a new secret and return it, shown this once only.
 
     The secret it replaces keeps signing (a second signature on each delivery) until
@@ -236,7 +236,7 @@ def webhook_endpoints_disable(
 
 
 @transaction.atomic
-def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, reason: str, now: datetime) -> bool:
+def webhook_endpoint_disable(endpoint: WebhookEndpoint, *, reason: str, now: datetime) -> bool:
     """Disable the endpoint, saying why (410 Gone, failing for days, key revoked).
 
     Return whether it was enabled until now. The instance given is updated too.
@@ -284,8 +284,8 @@ def _receivable_events(endpoint: WebhookEndpoint) -> QuerySet[Event]:
 
 @transaction.atomic
 def deliveries_redeliver(
-    *,
     endpoint: WebhookEndpoint,
+    *,
     events: QuerySet[Event] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,

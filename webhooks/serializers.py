@@ -108,6 +108,8 @@ class WebhookEndpointUpdateInputSerializer(StrictSerializer):
 @extend_schema_serializer(component_name="WebhookEndpoint")
 class WebhookEndpointOutputSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", help_text="`we_...`")
+    # Text as accepted (URL_PATTERN and the SSRF rules), not the stricter `uri` format.
+    url = serializers.CharField(help_text="Where deliveries are POSTed.")
     event_types = serializers.ListField(child=serializers.ChoiceField(choices=ALL_TYPES))
     disabled_reason = serializers.CharField(
         help_text="Why TechParts disabled it (e.g. `the endpoint answered 410 Gone`); empty "

@@ -37,6 +37,7 @@ def _with_secret(endpoint: WebhookEndpoint, secret: str) -> dict:
 @webhook_endpoint_viewset_schema
 class WebhookEndpointViewSet(ConditionalGetMixin, viewsets.GenericViewSet):
     serializer_class = WebhookEndpointOutputSerializer
+    filter_backends: list = []  # no search or ordering: a short list, newest first
     lookup_url_kwarg = "endpoint_id"
     lookup_value_regex = "[^/]+"
     queryset = WebhookEndpoint.objects.none()  # the real one depends on the caller

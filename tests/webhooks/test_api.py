@@ -419,3 +419,11 @@ def test_the_list_costs_the_same_queries_whatever_the_page_holds(api):
         assert len(api.get(URL, {"page_size": 8}).json()["results"]) == 8
 
     assert len(many) == len(few) == 2  # the count and the page
+
+
+def test_the_list_takes_no_search_or_ordering(api):
+    for name, value in (("search", "x"), ("ordering", "url")):
+        response = api.get(URL, {name: value})
+
+        assert response.status_code == 400
+        assert response.json()["error"] == "validation_error"

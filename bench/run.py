@@ -272,6 +272,17 @@ def main() -> int:
                 "products": cfg.products,
             },
         )
+        log("outbox cost (in process, with and without the events statement)")
+        results["outbox"] = inprocess(
+            env,
+            "outbox_cost",
+            {
+                "key": setup["key"],
+                "blocks": cfg.outbox_blocks,
+                "seed": cfg.seed,
+                "products": cfg.products,
+            },
+        )
         results["contention"] = run_contention(
             cfg, env, http_port=http_port, keys=setup["client_keys"]
         )

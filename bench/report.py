@@ -105,11 +105,24 @@ def build(results: dict) -> str:
                 f"| {name} | {r['with_p50_ms']:.2f} | {r['without_p50_ms']:.2f} "
                 f"| {r['growth'] * 100:+.1f}% | {r['with_queries']} | {r['without_queries']} |"
             )
-        growth_ok = all(outbox[k]["growth"] <= OUTBOX_GROWTH_TARGET for k in names)
+        http = results.get("outbox_http") or {}
+        for kind, row in http.items():
+            rounds = row["rounds"]
+            with_p50 = statistics.median(r["with"]["p50_ms"] for r in rounds)
+            without_p50 = statistics.median(r["without"]["p50_ms"] for r in rounds)
+            outbox[kind]["http_growth"] = with_p50 / without_p50 - 1
+            out.append(
+                f"| {row['name']} over HTTP (wrk, production config) | {with_p50:.2f} "
+                f"| {without_p50:.2f} | {(with_p50 / without_p50 - 1) * 100:+.1f}% | | |"
+            )
+        growth_ok = all(
+            outbox[k].get("http_growth", outbox[k]["growth"]) <= OUTBOX_GROWTH_TARGET for k in names
+        )
         added = max(outbox[k]["with_queries"] - outbox[k]["without_queries"] for k in names)
         out.append("")
         out.append(
-            f"- p50 growth at most {OUTBOX_GROWTH_TARGET * 100:.0f}%: {_met(growth_ok)}; "
+            f"- p50 growth at most {OUTBOX_GROWTH_TARGET * 100:.0f}% (over HTTP where measured): "
+            f"{_met(growth_ok)}; "
             f"queries added at most {OUTBOX_QUERIES_TARGET}: {added} ({_met(added <= OUTBOX_QUERIES_TARGET)})"
         )
     c = results.get("contention")

@@ -87,8 +87,10 @@ INSTALLED_APPS = [
     "techparts.database",
     "techparts.events",
     "django_tasks",
-    "django_tasks_db",
+    # Before django_tasks_db: our `db_worker` command (which schedules the sweeper first)
+    # replaces the package's.
     "techparts.tasks",
+    "django_tasks_db",
     "catalog",
     "inventory",
     "orders",
@@ -327,7 +329,33 @@ EVENTS_RETENTION_DAYS = env_int("EVENTS_RETENTION_DAYS", 30)
 # Background work (Django's tasks API, the django-tasks backport): the database backend by
 # default, run by `manage.py db_worker` processes (docs/operations.md). Tasks are only ever
 # enqueued after commit (techparts.tasks.queue); the rows they work on are the truth.
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# TASKS_BACKEND=rq switches to django-tasks-rq on REDIS_URL, run by `manage.py rqworker default
+# --with-scheduler` (the scheduler runs delayed tasks: retries, the sweeper).
+TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "db").strip().lower() or "db"
+if TASKS_BACKEND == "db":
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+elif TASKS_BACKEND == "rq":
+    if not REDIS_URL:
+        raise ImproperlyConfigured("TASKS_BACKEND=rq needs REDIS_URL")
+    INSTALLED_APPS.append("django_rq")
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}}
+else:
+    raise ImproperlyConfigured(f"TASKS_BACKEND must be 'db' or 'rq', not {TASKS_BACKEND!r}")
+# The sweeper (techparts.tasks.tasks.sweep) runs every hook this often and keeps exactly one
+# next sweep scheduled; task results finished longer ago than TASK_RESULTS_RETENTION_DAYS are
+# pruned, and a task result still marked running after TASKS_LOST_AFTER_SECONDS is from a
+# worker that died (django-tasks-db would show it running for ever) and is marked failed.
+TASKS_SWEEP_INTERVAL_SECONDS = env_int("TASKS_SWEEP_INTERVAL_SECONDS", 15)
+TASK_RESULTS_RETENTION_DAYS = env_int("TASK_RESULTS_RETENTION_DAYS", 7)
+TASKS_LOST_AFTER_SECONDS = env_int("TASKS_LOST_AFTER_SECONDS", 900)
+for _name in (
+    "TASKS_SWEEP_INTERVAL_SECONDS",
+    "TASK_RESULTS_RETENTION_DAYS",
+    "TASKS_LOST_AFTER_SECONDS",
+):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1")
 
 # Webhooks (docs/webhooks.md). Endpoint secrets are stored encrypted with the first of
 # WEBHOOK_SECRET_KEYS (comma-separated Fernet keys; older keys still decrypt), or with a key

@@ -330,14 +330,14 @@ EVENTS_RETENTION_DAYS = env_int("EVENTS_RETENTION_DAYS", 30)
 # default, run by `manage.py db_worker` processes (docs/operations.md). Tasks are only ever
 # enqueued after commit (techparts.tasks.queue); the rows they work on are the truth.
 # TASKS_BACKEND=rq switches to django-tasks-rq on REDIS_URL, run by `manage.py rqworker default
-# --with-scheduler` (the scheduler runs delayed tasks: retries, the sweeper).
+# --with-scheduler --job-class django_tasks_rq.Job` (the scheduler runs delayed tasks).
 TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "db").strip().lower() or "db"
 if TASKS_BACKEND == "db":
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 elif TASKS_BACKEND == "rq":
     if not REDIS_URL:
         raise ImproperlyConfigured("TASKS_BACKEND=rq needs REDIS_URL")
-    INSTALLED_APPS.append("django_rq")
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
     RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}}
 else:

@@ -150,25 +150,39 @@ def db_workers(
             )
             stack.callback(worker.stop)
             workers.append(worker)
-        for worker in workers:
-            worker.wait_started(f"Starting worker worker_id={worker.worker_id}")
-        yield workers
+        try:
+            for worker in workers:
+                worker.wait_started(f"Starting worker worker_id={worker.worker_id}")
+            yield workers
+        except BaseException:
+            _show_logs(workers)
+            raise
 
 
 @contextmanager
 def rq_worker(
     env: dict[str, str], *, queues: Sequence[str] = ("default",)
 ) -> Iterator[WorkerProcess]:
-    """Run `manage.py rqworker <queues> --with-scheduler` (as docs/operations.md says).
+    """Run `manage.py rqworker <queues> --with-scheduler --job-class django_tasks_rq.Job`.
 
     `env` needs TASKS_BACKEND=rq and REDIS_URL (see `redis_server`). Yields once it listens.
     """
     with TemporaryDirectory(prefix="rq-worker-") as log_dir:
         worker_id = f"test-rq-worker-{uuid.uuid4().hex[:8]}"
-        args = ["rqworker", *queues, "--with-scheduler", "--name", worker_id]
+        args = ["rqworker", *queues, "--with-scheduler", "--job-class", "django_tasks_rq.Job"]
+        args += ["--name", worker_id]
         worker = _start(env, args, worker_id, Path(log_dir))
         try:
             worker.wait_started("Listening on")
             yield worker
+        except BaseException:
+            _show_logs([worker])
+            raise
         finally:
             worker.stop()
+
+
+def _show_logs(workers: Sequence[WorkerProcess]) -> None:
+    # Printed output is shown with a failing test's report.
+    for worker in workers:
+        print(f"--- output of {worker.worker_id} ---\n{worker.log()}")

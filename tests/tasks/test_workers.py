@@ -55,6 +55,27 @@ def test_two_workers_sweep_on_schedule_and_keep_exactly_one_next_sweep():
     assert SweepSchedule.objects.get().task_result_id == str(waiting.pk)
 
 
+def test_a_running_worker_mends_a_broken_chain_of_sweeps_within_an_interval():
+    def take_the_waiting_sweep() -> str | None:
+        # As a worker taking it and dying at once would leave it: running, no successor.
+        waiting = SweepSchedule.objects.get().task_result_id
+        taken = DBTaskResult.objects.filter(pk=waiting, status=READY).update(
+            status=RUNNING, started_at=timezone.now()
+        )
+        return waiting if taken else None
+
+    with db_workers(worker_env(TASKS_SWEEP_INTERVAL_SECONDS="1")):
+        broken = wait_until(take_the_waiting_sweep, what="a waiting sweep to take")
+        mended = wait_until(
+            lambda: DBTaskResult.objects.filter(task_path=SWEEP, status=READY).first(),
+            what="a new sweep scheduled",
+        )
+
+    assert str(mended.pk) != broken
+    [waiting] = DBTaskResult.objects.filter(task_path=SWEEP, status=READY)
+    assert SweepSchedule.objects.get().task_result_id == str(waiting.pk)
+
+
 def test_a_task_whose_worker_was_sigkilled_is_marked_failed_by_the_next_sweep():
     result = nap.enqueue(60)
 

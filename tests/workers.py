@@ -22,6 +22,7 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.db import connection
+from django.test import override_settings
 
 from tests.servers import ROOT, database_url, redis_server
 
@@ -30,6 +31,7 @@ __all__ = [
     "db_workers",
     "redis_server",
     "rq_worker",
+    "tasks_on_rq",
     "wait_until",
     "worker_env",
 ]
@@ -186,3 +188,16 @@ def _show_logs(workers: Sequence[WorkerProcess]) -> None:
     # Printed output is shown with a failing test's report.
     for worker in workers:
         print(f"--- output of {worker.worker_id} ---\n{worker.log()}")
+
+
+@contextmanager
+def tasks_on_rq(redis_url: str) -> Iterator[None]:
+    """Send this test process's tasks to rq on `redis_url`, as TASKS_BACKEND=rq does.
+
+    For enqueueing in-process (`enqueue_on_commit`, `ensure_sweeper`) to an `rq_worker`.
+    """
+    with override_settings(
+        TASKS={"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}},
+        RQ_QUEUES={"default": {"URL": redis_url, "DEFAULT_TIMEOUT": 600}},
+    ):
+        yield

@@ -12,9 +12,10 @@ from django_tasks_db.models import DBTaskResult
 from techparts.events.models import Event
 from techparts.events.services import NewEvent, events_record
 from techparts.tasks.models import SweepSchedule
+from techparts.tasks.tasks import ensure_sweeper
 from tests.servers import manage
 from tests.tasks.sample_tasks import nap, task_result
-from tests.workers import db_workers, redis_server, rq_worker, wait_until, worker_env
+from tests.workers import db_workers, redis_server, rq_worker, tasks_on_rq, wait_until, worker_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -127,8 +128,9 @@ def test_with_the_rq_backend_a_sweep_runs_in_an_rq_worker_and_schedules_the_next
                 what="the next sweep scheduled",
             )
 
-        again = manage(env, "ensure_sweeper")
-        assert again.returncode == 0, again.stderr
-        # The successor still waits in Redis's schedule: ensuring again schedules nothing.
-        assert again.stdout.strip() == SweepSchedule.objects.get().task_result_id != first
-        assert successor != first
+        waiting = SweepSchedule.objects.get().task_result_id  # the worker has stopped
+        with tasks_on_rq(redis_url):
+            # The successor still waits in Redis's schedule: ensuring again schedules nothing.
+            assert ensure_sweeper() == waiting
+        assert first != successor
+        assert not DBTaskResult.objects.exists()  # every sweep went through Redis

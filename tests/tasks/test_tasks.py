@@ -4,9 +4,12 @@ In-process (the sweep is called as the worker would call it); tests/tasks/test_w
 runs the same in real worker processes.
 """
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from django.db import connections
 from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -153,3 +156,26 @@ def test_a_sweep_prunes_old_results_events_and_idempotency_records_and_fails_los
     assert (remaining[busy.pk].status, remaining[waiting.pk].status) == (RUNNING, READY)
     assert list(Event.objects.values_list("subject", flat=True)) == ["sku:NEW-1"]
     assert not IdempotencyRecord.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("round_", range(3))  # a race: a lost lock shows in most rounds
+def test_concurrent_ensure_sweeper_calls_schedule_one_sweep(round_):
+    done = ensure_sweeper()
+    DBTaskResult.objects.filter(pk=done).update(status=SUCCESSFUL)  # the schedule row exists
+    start = threading.Barrier(8)
+
+    def ensure() -> str:
+        try:
+            start.wait(timeout=30)
+            return ensure_sweeper()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = list(pool.map(lambda _: ensure(), range(8)))
+
+    assert len(set(ids)) == 1
+    assert [str(row.pk) for row in sweeps(READY)] == ids[:1]
+    assert scheduled_id() == ids[0]

@@ -394,9 +394,12 @@ def deliveries_run(
     or `budget_seconds` are spent; return what was done and whether work is left.
 
     `now` fixes the clock (tests); by default every step reads it. With a `concurrency` of 1
-    everything runs in the calling thread.
+    everything runs in the calling thread, as it always does on SQLite (one writer at a time:
+    threads would only queue for the write lock).
     """
     concurrency = concurrency or settings.WEBHOOK_DELIVERY_CONCURRENCY
+    if connection.vendor == "sqlite":
+        concurrency = 1
     deadline = time.monotonic() + budget_seconds
     run = DeliveryRun()
     lock = threading.Lock()

@@ -307,17 +307,20 @@ def delivery_record_outcome(
             succeeded=outcome.succeeded,
         )
         # Lock order everywhere: the delivery, then its endpoint.
+        disabled = 0
         if outcome.succeeded:
             endpoints.filter(failing_since__isnull=False).update(failing_since=None)
         elif gone:
-            _endpoints_disable(endpoints, reason=GONE_REASON, now=now)
+            disabled = _endpoints_disable(endpoints, reason=GONE_REASON, now=now)
         else:
             endpoints.filter(failing_since__isnull=True).update(failing_since=now)
-            _endpoints_disable(
+            disabled = _endpoints_disable(
                 endpoints.filter(failing_since__lte=now - FAILING_DISABLE_AFTER),
                 reason=FAILING_REASON,
                 now=now,
             )
+    if disabled or gone:
+        delivery.endpoint.enabled = False  # the caller sends nothing more to it
     if gone:
         # After the commit above, in a transaction of its own: it locks many deliveries, and
         # always after the endpoint's lock is released (no deadlock with other finishers).
@@ -362,13 +365,18 @@ def _deliver_due(*, deadline: float, now: datetime | None, run: DeliveryRun, loc
         )
         if not claimed:
             return False
+        disabled: set[int] = set()
         for delivery in claimed:
+            if delivery.endpoint_id in disabled:
+                continue  # disabled by an attempt of this batch: its lease runs out unused
             try:
                 status = delivery_attempt(delivery=delivery, now=now)
             except DatabaseError:
                 # The lease runs out and the delivery is claimed again; the run goes on.
                 logger.exception("delivery %s: recording the attempt failed", delivery.pk)
                 status = None
+            if not delivery.endpoint.enabled:
+                disabled.add(delivery.endpoint_id)
             with lock:
                 run.attempted += 1
                 run.succeeded += status == Delivery.Status.SUCCEEDED

@@ -178,7 +178,12 @@ for _database in DATABASES.values():
         _database["CONN_MAX_AGE"] = 0  # Django refuses persistent connections with a pool
         _options["pool"] = {
             "min_size": env_int("DB_POOL_MIN_SIZE", 1),
-            "max_size": env_int("DB_POOL_MAX_SIZE", env_int("GUNICORN_THREADS", 4)),
+            # Enough for a web process's threads, or a worker's delivery threads and itself
+            # (webhooks: WEBHOOK_DELIVERY_CONCURRENCY); connections open only when used.
+            "max_size": env_int(
+                "DB_POOL_MAX_SIZE",
+                max(env_int("GUNICORN_THREADS", 4), env_int("WEBHOOK_DELIVERY_CONCURRENCY", 8) + 1),
+            ),
             "timeout": env_int("DB_POOL_TIMEOUT", 10),
         }
     else:

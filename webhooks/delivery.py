@@ -353,6 +353,15 @@ def _claim_batch(lease_seconds: int) -> int:
     return max(1, min(4, int((lease_seconds - 5) // TOTAL_TIMEOUT_SECONDS)))
 
 
+def _pool_room(concurrency: int) -> int:
+    # Each thread holds a connection for its whole loop; with a pool (settings: DB_POOL) no
+    # more threads than it has connections to spare beside this one's.
+    pool = connection.settings_dict.get("OPTIONS", {}).get("pool")
+    if isinstance(pool, dict) and pool.get("max_size"):
+        return max(1, min(concurrency, pool["max_size"] - 1))
+    return concurrency
+
+
 def _deliver_due(*, deadline: float, now: datetime | None, run: DeliveryRun, lock) -> bool:
     """Claim and send due deliveries until none is due or the deadline; return whether this
     stopped at the deadline."""
@@ -408,6 +417,7 @@ def deliveries_run(
     concurrency = concurrency or settings.WEBHOOK_DELIVERY_CONCURRENCY
     if connection.vendor == "sqlite":
         concurrency = 1
+    concurrency = _pool_room(concurrency)
     deadline = time.monotonic() + budget_seconds
     run = DeliveryRun()
     lock = threading.Lock()

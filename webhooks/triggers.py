@@ -18,6 +18,7 @@ from techparts.events.signals import events_recorded
 from techparts.tasks.queue import enqueue_on_commit
 from webhooks.models import WebhookEndpoint
 from webhooks.signals import deliveries_created
+from webhooks.tasks import deliver_webhooks
 
 ENDPOINTS_EXIST_SECONDS = 10.0
 _known: dict[str, Any] = {"exist": False, "until": 0.0}
@@ -52,14 +53,10 @@ class _WhenEndpointsExist:
 
 
 def _on_events_recorded(sender, **kwargs) -> None:
-    from webhooks.tasks import deliver_webhooks
-
     enqueue_on_commit(_WhenEndpointsExist(deliver_webhooks))
 
 
 def _on_deliveries_created(sender, **kwargs) -> None:
-    from webhooks.tasks import deliver_webhooks
-
     enqueue_on_commit(deliver_webhooks)
 
 

@@ -10,6 +10,7 @@ Transactional: the fan-out reads only committed events, as in production.
 import json
 from collections import defaultdict
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -237,3 +238,27 @@ def test_410_gone_stops_all_delivery_to_the_endpoint(receiver):
     assert (endpoint.enabled, endpoint.disabled_reason[:8]) == (False, "410 Gone")
     assert len(receiver.requests) == 1
     assert set(Delivery.objects.values_list("status", flat=True)) == {"failed"}
+
+
+def test_the_receiver_in_the_docs_accepts_a_real_delivery_and_refuses_a_forged_one(receiver):
+    gpu = ProductFactory(stock=1)
+    endpoint = WebhookEndpointFactory(url=receiver.url, event_types=["inventory.changed"])
+    stock_set(product_id=gpu.pk, quantity=6, actor=SYSTEM)
+    deliveries_run()
+    [request] = receiver.requests
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "webhooks.md").read_text()
+    example = docs.split("```python\n", 1)[1].split("```", 1)[0]
+    handled: list[dict] = []
+    namespace = {
+        "already_handled": lambda event_id: any(e["id"] == event_id for e in handled),
+        "handle": handled.append,
+    }
+    exec(example.replace("whsec_...", endpoint.plain_secret), namespace)  # noqa: S102
+    receive = namespace["receive"]
+
+    assert receive(request.body, request.headers) == 204
+    assert receive(request.body, request.headers) == 204  # a duplicate, dropped
+    assert [event["data"]["quantity_after"] for event in handled] == [6]
+    assert receive(request.body.replace(b'"quantity_after":6', b'"quantity_after":600'),
+                   request.headers) == 400  # fmt: skip

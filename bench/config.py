@@ -27,6 +27,7 @@ class Config:
     contention_skus: int
     contention_lines: int
     csv_rows: int
+    outbox_blocks: int  # alternations of 25 requests with and without the outbox statement
     seed: int = 1234
 
     @classmethod
@@ -47,4 +48,5 @@ class Config:
             contention_skus=_int("BENCH_CONTENTION_SKUS", 20),
             contention_lines=_int("BENCH_CONTENTION_LINES", 5),
             csv_rows=_int("BENCH_CSV_ROWS", 20_000 if quick else 100_000),
+            outbox_blocks=_int("BENCH_OUTBOX_BLOCKS", 4 if quick else 16),
         )

@@ -222,8 +222,86 @@ def csv_copy(args: dict) -> dict:
     return {"seconds": time.perf_counter() - began, "bytes": size, "lines": lines}
 
 
+def outbox_cost(args: dict) -> dict:
+    """Time PATCH /v1/inventory/{sku} and a 3-line POST /v1/orders with and without the outbox.
+
+    "Without" is the same code with the one statement that writes the events
+    (inventory.services.events_record, which every stock change and order goes through)
+    replaced by a no-op, in this process only: the two sides alternate in blocks, on the same
+    database and warm process, so the difference is the outbox's cost and nothing else.
+    """
+    import inventory.services
+
+    client = _client(args["key"])
+    recorded = inventory.services.events_record
+    rng = random.Random(args["seed"])
+    products = args["products"]
+    block, blocks = 25, args["blocks"]
+    timings: dict[str, dict[str, list[float]]] = {
+        kind: {"with": [], "without": []} for kind in ("patch", "order")
+    }
+    queries: dict[str, dict[str, int]] = {kind: {} for kind in ("patch", "order")}
+
+    counts = {
+        int(sku.removeprefix("SYN-")): on_hand
+        for sku, on_hand in StockRecord.objects.filter(product__sku__startswith="SYN-").values_list(
+            "product__sku", "on_hand"
+        )
+    }
+
+    def request(kind: str) -> tuple[float, int]:
+        number = rng.randrange(1, products - 3)
+        with CaptureQueriesContext(connection) as captured:
+            began = time.perf_counter()
+            if kind == "patch":
+                # Always a change (a PATCH to the count a product has writes nothing).
+                counts[number] = 4000 if counts[number] == 4001 else 4001
+                response = client.patch(
+                    f"/v1/inventory/SYN-{number:07d}",
+                    {"quantity": counts[number], "reason": "bench"},
+                    content_type="application/json",
+                )
+            else:
+                response = _call(client, kind, "/v1/orders", number)
+            elapsed = time.perf_counter() - began
+        if response.status_code >= 300:
+            raise RuntimeError(f"{kind}: {response.status_code} {response.content[:300]}")
+        return elapsed * 1000, len(captured)
+
+    try:
+        for index in range(blocks * 2 + 2):
+            side = "with" if index % 2 == 0 else "without"
+            inventory.services.events_record = recorded if side == "with" else _no_events
+            for kind in ("patch", "order"):
+                for _ in range(block):
+                    elapsed, count = request(kind)
+                    if index >= 2:  # the first block of each side warms the code paths
+                        timings[kind][side].append(elapsed)
+                        queries[kind][side] = count
+    finally:
+        inventory.services.events_record = recorded
+    result = {}
+    for kind in ("patch", "order"):
+        with_p50 = statistics.median(timings[kind]["with"])
+        without_p50 = statistics.median(timings[kind]["without"])
+        result[kind] = {
+            "with_p50_ms": with_p50,
+            "without_p50_ms": without_p50,
+            "growth": with_p50 / without_p50 - 1,
+            "with_queries": queries[kind]["with"],
+            "without_queries": queries[kind]["without"],
+            "samples": len(timings[kind]["with"]),
+        }
+    return result
+
+
+def _no_events(*args, **kwargs) -> None:
+    return None
+
+
 TASKS = {
     "setup": setup,
+    "outbox_cost": outbox_cost,
     "queries": queries,
     "order_lines": order_lines,
     "csv_rows": csv_rows,

@@ -8,6 +8,8 @@ ORDER_RATIO_TARGET = 2.0  # p50 at 50 lines <= 2x p50 at 1 line
 CONTENTION_RATIO_TARGET = 0.5
 CSV_RSS_TARGET_MB = 50.0
 CSV_TIME_TARGET = 3.0  # export time <= 3x COPY
+OUTBOX_GROWTH_TARGET = 0.15  # p50 with the outbox <= 1.15x p50 without
+OUTBOX_QUERIES_TARGET = 1  # statements the outbox adds to a stock change or an order
 
 
 def _met(ok: bool | None) -> str:
@@ -83,6 +85,45 @@ def build(results: dict) -> str:
             f"p50({sizes[-1]}) / p50({sizes[0]}) = **{ratio:.2f}x** (target <= "
             f"{ORDER_RATIO_TARGET}x: {_met(ratio <= ORDER_RATIO_TARGET)}); queries constant in "
             f"lines: {_met(flat)}"
+        )
+    outbox = results.get("outbox")
+    if outbox:
+        out += [
+            "",
+            "## The outbox's cost (in process, Django test client, PostgreSQL; the events "
+            "statement on and off in alternating blocks of 25 requests)",
+            "",
+        ]
+        out.append(
+            "| request | p50 ms with | p50 ms without | p50 growth | queries with | without |"
+        )
+        out.append("|---|---:|---:|---:|---:|---:|")
+        names = {"patch": "PATCH /v1/inventory/{sku}", "order": "POST /v1/orders (3 lines)"}
+        for kind, name in names.items():
+            r = outbox[kind]
+            out.append(
+                f"| {name} | {r['with_p50_ms']:.2f} | {r['without_p50_ms']:.2f} "
+                f"| {r['growth'] * 100:+.1f}% | {r['with_queries']} | {r['without_queries']} |"
+            )
+        http = results.get("outbox_http") or {}
+        for kind, row in http.items():
+            rounds = row["rounds"]
+            with_p50 = statistics.median(r["with"]["p50_ms"] for r in rounds)
+            without_p50 = statistics.median(r["without"]["p50_ms"] for r in rounds)
+            outbox[kind]["http_growth"] = with_p50 / without_p50 - 1
+            out.append(
+                f"| {row['name']} over HTTP (wrk, production config) | {with_p50:.2f} "
+                f"| {without_p50:.2f} | {(with_p50 / without_p50 - 1) * 100:+.1f}% | | |"
+            )
+        growth_ok = all(
+            outbox[k].get("http_growth", outbox[k]["growth"]) <= OUTBOX_GROWTH_TARGET for k in names
+        )
+        added = max(outbox[k]["with_queries"] - outbox[k]["without_queries"] for k in names)
+        out.append("")
+        out.append(
+            f"- p50 growth at most {OUTBOX_GROWTH_TARGET * 100:.0f}% (over HTTP where measured): "
+            f"{_met(growth_ok)}; "
+            f"queries added at most {OUTBOX_QUERIES_TARGET}: {added} ({_met(added <= OUTBOX_QUERIES_TARGET)})"
         )
     c = results.get("contention")
     if c:

@@ -151,6 +151,76 @@ def machine(env: dict) -> dict:
     }
 
 
+def gunicorn_command(app: str, port: int) -> list[str]:
+    """The production server's command line (README `make serve`), on `port`."""
+    return [
+        str(Path(PYTHON).with_name("gunicorn")),
+        app,
+        "--bind",
+        f"127.0.0.1:{port}",
+        "-w",
+        "2",
+        "-k",
+        "gthread",
+        "--threads",
+        "4",
+        "--worker-connections",
+        "16",
+        "--timeout",
+        "60",
+    ]
+
+
+def run_outbox_http(
+    cfg: Config, stack: ExitStack, *, env: dict, work: Path, base_url: str, key: str
+) -> dict:
+    """PATCH and POST /v1/orders over HTTP with the outbox and without it, alternating.
+
+    "Without" is a second gunicorn serving bench.wsgi_without_outbox (the same app with the
+    events statement left out), idle while the other is measured.
+    """
+    port = free_port()
+    without = start(
+        stack,
+        gunicorn_command("bench.wsgi_without_outbox:application", port),
+        env=env,
+        log_file=work / "gunicorn-without-outbox.log",
+    )
+    without_url = f"http://127.0.0.1:{port}"
+    wait_http(f"{without_url}/healthz", without)
+    result = {}
+    for n, pair in enumerate(p for p in PAIRS if p.kind in ("patch", "order")):
+        for url in (base_url, without_url):  # warm both, unmeasured
+            wrk(
+                base_url=url,
+                pair=pair,
+                floor=False,
+                key=key,
+                cfg=cfg,
+                seconds=cfg.warmup_seconds,
+                seed=cfg.seed,
+            )
+        rounds = []
+        for r in range(cfg.rounds):
+            measured = {}
+            sides = [("with", base_url), ("without", without_url)]
+            for side, url in sides if r % 2 == 0 else sides[::-1]:  # each goes first in turn
+                outcome = wrk(
+                    base_url=url,
+                    pair=pair,
+                    floor=False,
+                    key=key,
+                    cfg=cfg,
+                    seconds=cfg.seconds,
+                    seed=cfg.seed + 500 + 100 * n + 10 * r + (side == "without"),
+                )
+                measured[side] = outcome.as_dict()
+                log(f"{pair.name} {side} outbox round {r + 1}: p50 {outcome.p50_ms:.1f} ms")
+            rounds.append(measured)
+        result[pair.kind] = {"name": pair.name, "rounds": rounds}
+    return result
+
+
 def run_pairs(cfg: Config, *, base_url: str, key: str) -> list[dict]:
     """Alternate each endpoint with its floor for cfg.rounds rounds of cfg.seconds each."""
     rows = []
@@ -233,22 +303,7 @@ def main() -> int:
             raise RuntimeError("redis-server exited; see its log")
         gunicorn = start(
             stack,
-            [
-                str(Path(PYTHON).with_name("gunicorn")),
-                "techparts.wsgi",
-                "--bind",
-                f"127.0.0.1:{http_port}",
-                "-w",
-                "2",
-                "-k",
-                "gthread",
-                "--threads",
-                "4",
-                "--worker-connections",
-                "16",
-                "--timeout",
-                "60",
-            ],
+            gunicorn_command("techparts.wsgi", http_port),
             env=env,
             log_file=work / "gunicorn.log",
         )
@@ -256,6 +311,9 @@ def main() -> int:
         wait_http(f"{base_url}/healthz", gunicorn)
         log(f"gunicorn on {base_url}; endpoint/floor rounds")
         rows = run_pairs(cfg, base_url=base_url, key=setup["key"])
+        results["outbox_http"] = run_outbox_http(
+            cfg, stack, env=env, work=work, base_url=base_url, key=setup["key"]
+        )
         log("query counts (in process)")
         queries = inprocess(env, "queries", {"key": setup["key"]})
         results["pairs"] = [pair_row(row["pair"], row["rounds"], queries) for row in rows]
@@ -268,6 +326,17 @@ def main() -> int:
                 "key": setup["key"],
                 "sizes": [1, 10, 50],
                 "samples": cfg.latency_samples,
+                "seed": cfg.seed,
+                "products": cfg.products,
+            },
+        )
+        log("outbox cost (in process, with and without the events statement)")
+        results["outbox"] = inprocess(
+            env,
+            "outbox_cost",
+            {
+                "key": setup["key"],
+                "blocks": cfg.outbox_blocks,
                 "seed": cfg.seed,
                 "products": cfg.products,
             },

@@ -31,10 +31,23 @@ class RowsSource(NamedTuple):
 
 def rows_source(connection: BaseDatabaseWrapper, fields: Sequence[Field]) -> RowsSource:
     """Return the SQL of a derived table whose rows come from `rows_param()`, column by field."""
+    key = (connection.alias, tuple(fields))
+    source = _SOURCES.get(key)
+    if source is None:
+        # Built once per database and fields: every stock change writes through here, and
+        # rebuilding each column's type cast costs tens of microseconds per statement.
+        source = _SOURCES[key] = _rows_source(connection, fields)
+    return source
+
+
+_SOURCES: dict[tuple[str, tuple[Field, ...]], RowsSource] = {}
+
+
+def _rows_source(connection: BaseDatabaseWrapper, fields: Sequence[Field]) -> RowsSource:
     if connection.vendor == "postgresql":
         return RowsSource(
             columns=[
-                f"CAST(j.r ->> {index} AS {field.cast_db_type(connection)})"
+                _postgresql_column(index, field.cast_db_type(connection))
                 for index, field in enumerate(fields)
             ],
             source="jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS j(r, n)",
@@ -51,6 +64,13 @@ def rows_source(connection: BaseDatabaseWrapper, fields: Sequence[Field]) -> Row
     raise NotImplementedError(f"rows_source() does not support {connection.vendor}")
 
 
+def _postgresql_column(index: int, db_type: str) -> str:
+    # A JSON column takes the element as it is: read as text and cast, it would be parsed twice.
+    if db_type == "jsonb":
+        return f"j.r -> {index}"
+    return f"CAST(j.r ->> {index} AS {db_type})"
+
+
 def _json_value(value: Any) -> str:
     if isinstance(value, Decimal):
         return str(value)  # exact: the database reads the digits, never a float
@@ -60,6 +80,44 @@ def _json_value(value: Any) -> str:
 def rows_param(rows: Sequence[Sequence[Any]]) -> str:
     """Return `rows` (ints, strings, Decimals, None) as the one parameter of `rows_source()`."""
     return json.dumps(rows, default=_json_value, ensure_ascii=False, separators=(",", ":"))
+
+
+class _InsertStatement(NamedTuple):
+    sql: str
+    shared_fields: list[Field]
+
+
+_STATEMENTS: dict[tuple, _InsertStatement] = {}
+
+
+def _insert_statement(
+    connection: BaseDatabaseWrapper,
+    model: type[Model],
+    columns: tuple[str, ...],
+    shared: tuple[str, ...],
+    returning: bool,
+) -> _InsertStatement:
+    """Return insert_rows' SQL for these columns, built once per database and shape."""
+    key = (connection.alias, model, columns, shared, returning)
+    statement = _STATEMENTS.get(key)
+    if statement is not None:
+        return statement
+    meta = model._meta
+    quote = connection.ops.quote_name
+    row_fields = [meta.get_field(name) for name in columns]
+    shared_fields = [meta.get_field(name) for name in shared]
+    names = ", ".join(quote(field.column) for field in (*row_fields, *shared_fields))
+    source = rows_source(connection, row_fields)
+    # Only quoted model names and placeholders go into the text; values are parameters.
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({names}) "  # noqa: S608
+        f"SELECT {', '.join([*source.columns, *['%s'] * len(shared)])} "
+        f"FROM {source.source} ORDER BY {source.order}"
+    )
+    if returning:
+        sql += f" RETURNING {quote(meta.pk.column)}"
+    statement = _STATEMENTS[key] = _InsertStatement(sql=sql, shared_fields=shared_fields)
+    return statement
 
 
 def insert_rows(
@@ -82,30 +140,18 @@ def insert_rows(
     if not rows:
         return []
     connection = connections[router.db_for_write(model)]
-    meta = model._meta
-    quote = connection.ops.quote_name
-    row_fields = [meta.get_field(name) for name in columns]
-    shared_fields = [meta.get_field(name) for name in shared]
-    names = ", ".join(quote(field.column) for field in (*row_fields, *shared_fields))
-    source = rows_source(connection, row_fields)
+    statement = _insert_statement(connection, model, tuple(columns), tuple(shared), returning)
     shared_params = [
         field.get_db_prep_save(value, connection)
-        for field, value in zip(shared_fields, shared.values(), strict=True)
+        for field, value in zip(statement.shared_fields, shared.values(), strict=True)
     ]
-    # Only quoted model names and placeholders go into the text; values are parameters.
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({names}) "  # noqa: S608
-        f"SELECT {', '.join([*source.columns, *['%s'] * len(shared)])} "
-        f"FROM {source.source} ORDER BY {source.order}"
-    )
-    if returning:
-        sql += f" RETURNING {quote(meta.pk.column)}"
     ids: list[int] = []
     with connection.cursor() as cursor:
         for start in range(0, len(rows), MAX_ROWS_PER_STATEMENT):
             # The shared values (in the SELECT list) come before the rows (in FROM).
             cursor.execute(
-                sql, [*shared_params, rows_param(rows[start : start + MAX_ROWS_PER_STATEMENT])]
+                statement.sql,
+                [*shared_params, rows_param(rows[start : start + MAX_ROWS_PER_STATEMENT])],
             )
             if returning:
                 ids += [row[0] for row in cursor.fetchall()]

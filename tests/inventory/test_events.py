@@ -163,3 +163,24 @@ def test_a_bulk_call_records_one_changed_event_per_applied_row_with_its_group():
         str(result.adjustment_group)
     }
     assert len(products) == 3
+
+
+@pytest.mark.parametrize("count", [3, 1200])
+def test_every_event_names_the_ledger_row_of_its_own_change(count):
+    """Each event's ledger id is its own row's, past 1,000 rows (two statements each) too."""
+    from tests.inventory.test_bulk import open_products
+
+    products = open_products(count, stock=1)
+    Event.objects.all().delete()
+
+    # -1 each: every item writes inventory.changed and crosses to out of stock (two events).
+    stock_bulk_apply(items=[BulkItem(sku=p.sku, adjust_by=-1) for p in products], actor=SYSTEM)
+
+    ledger = dict(StockMovement.objects.filter(on_hand_delta=-1).values_list("product__sku", "id"))
+    written = list(Event.objects.order_by("id").values_list("type", "subject", "data"))
+    assert len(written) == 2 * count
+    assert [kind for kind, _, _ in written[:2]] == ["inventory.changed", "inventory.out_of_stock"]
+    assert all(
+        data["ledger_id"] == ledger[subject.removeprefix("sku:")] for _, subject, data in written
+    )
+    assert [subject for _, subject, _ in written[::2]] == [f"sku:{p.sku}" for p in products]

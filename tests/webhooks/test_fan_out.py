@@ -7,7 +7,8 @@ is enqueued after commit, as in production.
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -26,7 +27,7 @@ from webhooks.delivery import deliveries_fan_out, fan_out_behind
 from webhooks.models import Delivery, FanOutCursor, WebhookEndpoint
 from webhooks.signals import deliveries_created
 from webhooks.tasks import deliver_webhooks
-from webhooks.triggers import forget_endpoints_exist
+from webhooks.triggers import endpoints_exist, forget_endpoints_exist
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SYSTEM = Actor.system()
@@ -223,3 +224,21 @@ def test_the_task_fans_out_and_delivers(settings):
     assert verified(request, endpoint.plain_secret)["data"]["sku"] == gpu.sku
     assert result == {"fanned_out": 1, "attempted": 1, "succeeded": 1, "more": False}
     assert WebhookEndpoint.objects.get().failing_since is None
+
+
+def test_a_stock_change_costs_no_extra_query_only_the_tasks_insert_after_its_commit():
+    gpu = ProductFactory(stock=1)
+
+    def statements(quantity: int) -> list[str]:
+        with CaptureQueriesContext(connection) as captured:
+            stock_set(product_id=gpu.pk, quantity=quantity, actor=SYSTEM)
+        return [query["sql"] for query in captured.captured_queries]
+
+    without_endpoint = statements(2)
+    WebhookEndpointFactory()
+    endpoints_exist()  # this process knows now (cached); the first look is after a commit too
+    with_endpoint = statements(3)
+
+    assert len(with_endpoint) == len(without_endpoint) + 1
+    assert with_endpoint[-1].startswith(f'INSERT INTO "{DBTaskResult._meta.db_table}"')
+    assert enqueued_runs() == 1

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
@@ -262,10 +263,16 @@ def delivery_attempt(*, delivery: Delivery, now: datetime | None = None) -> str 
     now = now or timezone.now()
     endpoint, event = delivery.endpoint, delivery.event
     body = delivery_body(event=event, endpoint=endpoint)
-    headers = signed_headers(
-        webhook_id=event.public_id, body=body, secrets=endpoint.signing_secrets(now), now=now
-    )
-    outcome = deliver_http(endpoint.url, body, headers)
+    try:
+        secrets = endpoint.signing_secrets(now)
+        headers = signed_headers(webhook_id=event.public_id, body=body, secrets=secrets, now=now)
+    except (InvalidToken, ValueError) as exc:
+        # A secret that cannot be decrypted (WEBHOOK_SECRET_KEYS lost a key) or decoded: an
+        # attempt that failed before sending, shown in the delivery log, retried on schedule.
+        reason = "its secret cannot be decrypted" if isinstance(exc, InvalidToken) else exc
+        outcome = HttpOutcome(status_code=None, latency_ms=0, error=f"not signed: {reason}")
+    else:
+        outcome = deliver_http(endpoint.url, body, headers)
     return delivery_record_outcome(delivery=delivery, outcome=outcome, now=now)
 
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
+from cryptography.fernet import Fernet
 from django.utils import timezone
 
 from inventory.services import stock_set
@@ -411,3 +412,21 @@ def test_the_delivery_log_is_pruned_after_its_days_and_pending_ones_stay(setting
         pending.pk,
     ]
     assert DeliveryAttempt.objects.count() == 1
+
+
+def test_a_secret_that_cannot_be_decrypted_is_a_failed_attempt_not_a_stuck_delivery(receiver):
+    endpoint = WebhookEndpointFactory(url=receiver.url)
+    other_key = Fernet(Fernet.generate_key())
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        secret=other_key.encrypt(b"whsec_c2VjcmV0").decode()
+    )
+    [event] = changes(ProductFactory(), 4)
+    [delivery] = queue(endpoint, event)
+
+    assert delivery_attempt(delivery=claim_one()) == "pending"
+
+    assert receiver.requests == []
+    [attempt] = delivery.attempts.all()
+    assert attempt.error == "not signed: its secret cannot be decrypted"
+    delivery.refresh_from_db()
+    assert (delivery.attempt_count, delivery.locked_until) == (1, None)

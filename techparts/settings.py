@@ -180,7 +180,12 @@ for _database in DATABASES.values():
         _database["CONN_MAX_AGE"] = 0  # Django refuses persistent connections with a pool
         _options["pool"] = {
             "min_size": env_int("DB_POOL_MIN_SIZE", 1),
-            "max_size": env_int("DB_POOL_MAX_SIZE", env_int("GUNICORN_THREADS", 4)),
+            # Enough for a web process's threads, or a worker's delivery threads and itself
+            # (webhooks: WEBHOOK_DELIVERY_CONCURRENCY); connections open only when used.
+            "max_size": env_int(
+                "DB_POOL_MAX_SIZE",
+                max(env_int("GUNICORN_THREADS", 4), env_int("WEBHOOK_DELIVERY_CONCURRENCY", 8) + 1),
+            ),
             "timeout": env_int("DB_POOL_TIMEOUT", 10),
         }
     else:
@@ -365,6 +370,22 @@ for _name in (
 WEBHOOK_SECRET_KEYS = env_list("WEBHOOK_SECRET_KEYS")
 WEBHOOK_SECRET_ROTATION_OVERLAP_HOURS = env_int("WEBHOOK_SECRET_ROTATION_OVERLAP_HOURS", 24)
 WEBHOOKS_ALLOW_LOOPBACK = env_bool("WEBHOOKS_ALLOW_LOOPBACK", False)
+# Delivery (docs/webhooks.md): a worker claims a delivery for WEBHOOK_DELIVERY_LEASE_SECONDS,
+# which must stay well above one attempt's 10 s limit (a lease running out while its worker
+# still waits for the answer lets another worker send the same event at the same time); a
+# worker killed mid-delivery leaves its lease to run out, and the delivery is sent again.
+# One delivery run sends up to WEBHOOK_DELIVERY_CONCURRENCY requests at a time. Finished
+# deliveries and their attempts stay in the delivery log WEBHOOK_DELIVERY_LOG_DAYS days.
+WEBHOOK_DELIVERY_LEASE_SECONDS = env_int("WEBHOOK_DELIVERY_LEASE_SECONDS", 60)
+WEBHOOK_DELIVERY_CONCURRENCY = env_int("WEBHOOK_DELIVERY_CONCURRENCY", 8)
+WEBHOOK_DELIVERY_LOG_DAYS = env_int("WEBHOOK_DELIVERY_LOG_DAYS", 30)
+for _name in (
+    "WEBHOOK_DELIVERY_LEASE_SECONDS",
+    "WEBHOOK_DELIVERY_CONCURRENCY",
+    "WEBHOOK_DELIVERY_LOG_DAYS",
+):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1")
 
 # `make bench` only: route the bare floor views (shop/floor/) under /bench/floor/. Production
 # never turns it on; `manage.py check --deploy` fails while it is on.

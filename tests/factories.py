@@ -1,5 +1,7 @@
 """factory-boy factories shared by all tests. Products and their stock come from the shop service."""
 
+import base64
+import secrets
 from decimal import Decimal
 
 import factory
@@ -9,6 +11,9 @@ from catalog.models import Category, Product
 from orders.models import Customer, TaxRate
 from shop.services import product_open
 from techparts.actors import Actor
+from techparts.events.types import ALL_TYPES
+from webhooks import crypto
+from webhooks.models import WebhookEndpoint
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -77,3 +82,27 @@ class TaxRateFactory(factory.django.DjangoModelFactory):
 
     state = "CA"
     rate = Decimal("0.08")
+
+
+class WebhookEndpointFactory(factory.django.DjangoModelFactory):
+    """A webhook endpoint with a fresh secret; its plaintext secret is on `.plain_secret`."""
+
+    class Meta:
+        model = WebhookEndpoint
+
+    owner = "api_user_12345"
+    url = factory.Sequence(lambda n: f"https://hooks{n}.example.com/techparts")
+    event_types = factory.LazyFunction(lambda: list(ALL_TYPES))
+    description = ""
+    enabled = True
+    created_by_key = None
+    created_by = None
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+        endpoint = model_class.objects.create(
+            public_id="we_" + secrets.token_hex(13), secret=crypto.seal(secret), **kwargs
+        )
+        endpoint.plain_secret = secret
+        return endpoint

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from techparts.database.bulk import insert_rows
 from techparts.events.models import Event
+from techparts.events.signals import events_recorded
 from techparts.events.types import ALL_TYPES
 
 EVENT_ID_PREFIX = "evt_"
@@ -42,7 +43,7 @@ def events_record(events: Sequence[NewEvent], *, origin_owner: str, created_at: 
     """Insert `events` in the caller's transaction, in order, in one statement (up to 1,000).
 
     The caller is the service making the change, inside its transaction: a rollback takes the
-    events with the change.
+    events with the change. `events_recorded` tells receivers (webhooks) about them.
     """
     insert_rows(
         Event,
@@ -61,6 +62,8 @@ def events_record(events: Sequence[NewEvent], *, origin_owner: str, created_at: 
         ],
         shared={"created_at": created_at},
     )
+    if events:
+        events_recorded.send(sender=Event, count=len(events))
 
 
 PRUNE_BATCH_SIZE = 5000

@@ -87,8 +87,10 @@ INSTALLED_APPS = [
     "techparts.database",
     "techparts.events",
     "django_tasks",
-    "django_tasks_db",
+    # Before django_tasks_db: our `db_worker` command (which schedules the sweeper first)
+    # replaces the package's.
     "techparts.tasks",
+    "django_tasks_db",
     "catalog",
     "inventory",
     "orders",
@@ -178,7 +180,12 @@ for _database in DATABASES.values():
         _database["CONN_MAX_AGE"] = 0  # Django refuses persistent connections with a pool
         _options["pool"] = {
             "min_size": env_int("DB_POOL_MIN_SIZE", 1),
-            "max_size": env_int("DB_POOL_MAX_SIZE", env_int("GUNICORN_THREADS", 4)),
+            # Enough for a web process's threads, or a worker's delivery threads and itself
+            # (webhooks: WEBHOOK_DELIVERY_CONCURRENCY); connections open only when used.
+            "max_size": env_int(
+                "DB_POOL_MAX_SIZE",
+                max(env_int("GUNICORN_THREADS", 4), env_int("WEBHOOK_DELIVERY_CONCURRENCY", 8) + 1),
+            ),
             "timeout": env_int("DB_POOL_TIMEOUT", 10),
         }
     else:
@@ -327,7 +334,33 @@ EVENTS_RETENTION_DAYS = env_int("EVENTS_RETENTION_DAYS", 30)
 # Background work (Django's tasks API, the django-tasks backport): the database backend by
 # default, run by `manage.py db_worker` processes (docs/operations.md). Tasks are only ever
 # enqueued after commit (techparts.tasks.queue); the rows they work on are the truth.
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# TASKS_BACKEND=rq switches to django-tasks-rq on REDIS_URL, run by `manage.py rqworker default
+# --with-scheduler --job-class django_tasks_rq.Job` (the scheduler runs delayed tasks).
+TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "db").strip().lower() or "db"
+if TASKS_BACKEND == "db":
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+elif TASKS_BACKEND == "rq":
+    if not REDIS_URL:
+        raise ImproperlyConfigured("TASKS_BACKEND=rq needs REDIS_URL")
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}}
+else:
+    raise ImproperlyConfigured(f"TASKS_BACKEND must be 'db' or 'rq', not {TASKS_BACKEND!r}")
+# The sweeper (techparts.tasks.tasks.sweep) runs every hook this often and keeps exactly one
+# next sweep scheduled; task results finished longer ago than TASK_RESULTS_RETENTION_DAYS are
+# pruned, and a task result still marked running after TASKS_LOST_AFTER_SECONDS is from a
+# worker that died (django-tasks-db would show it running for ever) and is marked failed.
+TASKS_SWEEP_INTERVAL_SECONDS = env_int("TASKS_SWEEP_INTERVAL_SECONDS", 15)
+TASK_RESULTS_RETENTION_DAYS = env_int("TASK_RESULTS_RETENTION_DAYS", 7)
+TASKS_LOST_AFTER_SECONDS = env_int("TASKS_LOST_AFTER_SECONDS", 900)
+for _name in (
+    "TASKS_SWEEP_INTERVAL_SECONDS",
+    "TASK_RESULTS_RETENTION_DAYS",
+    "TASKS_LOST_AFTER_SECONDS",
+):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1")
 
 # Webhooks (docs/webhooks.md). Endpoint secrets are stored encrypted with the first of
 # WEBHOOK_SECRET_KEYS (comma-separated Fernet keys; older keys still decrypt), or with a key
@@ -339,6 +372,22 @@ WEBHOOK_SECRET_ROTATION_OVERLAP_HOURS = env_int("WEBHOOK_SECRET_ROTATION_OVERLAP
 WEBHOOKS_ALLOW_LOOPBACK = env_bool("WEBHOOKS_ALLOW_LOOPBACK", False)
 # Most webhook endpoints one owner (integrator) may have.
 WEBHOOK_ENDPOINTS_PER_OWNER = env_int("WEBHOOK_ENDPOINTS_PER_OWNER", 20)
+# Delivery (docs/webhooks.md): a worker claims a delivery for WEBHOOK_DELIVERY_LEASE_SECONDS,
+# which must stay well above one attempt's 10 s limit (a lease running out while its worker
+# still waits for the answer lets another worker send the same event at the same time); a
+# worker killed mid-delivery leaves its lease to run out, and the delivery is sent again.
+# One delivery run sends up to WEBHOOK_DELIVERY_CONCURRENCY requests at a time. Finished
+# deliveries and their attempts stay in the delivery log WEBHOOK_DELIVERY_LOG_DAYS days.
+WEBHOOK_DELIVERY_LEASE_SECONDS = env_int("WEBHOOK_DELIVERY_LEASE_SECONDS", 60)
+WEBHOOK_DELIVERY_CONCURRENCY = env_int("WEBHOOK_DELIVERY_CONCURRENCY", 8)
+WEBHOOK_DELIVERY_LOG_DAYS = env_int("WEBHOOK_DELIVERY_LOG_DAYS", 30)
+for _name in (
+    "WEBHOOK_DELIVERY_LEASE_SECONDS",
+    "WEBHOOK_DELIVERY_CONCURRENCY",
+    "WEBHOOK_DELIVERY_LOG_DAYS",
+):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1")
 
 # `make bench` only: route the bare floor views (shop/floor/) under /bench/floor/. Production
 # never turns it on; `manage.py check --deploy` fails while it is on.

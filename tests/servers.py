@@ -37,6 +37,20 @@ def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 60) -> N
     raise RuntimeError(f"{url} did not come up")
 
 
+def wait_until_listening(port: int, process: subprocess.Popen, seconds: float = 30) -> None:
+    """Wait until something accepts TCP connections on 127.0.0.1:`port` (the process runs)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"port {port}: server exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
 def manage(env: dict[str, str], *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
     """Run `manage.py <args>` in its own process with `env`; the caller checks the outcome."""
     return subprocess.run(
@@ -76,7 +90,7 @@ def gunicorn_servers(env: dict[str, str], count: int) -> Iterator[list[int]]:
 
 
 @contextmanager
-def redis_server(cwd: Path) -> Iterator[str]:
+def redis_server(cwd: Path | None = None) -> Iterator[str]:
     """Run a throwaway redis-server on a free port (no persistence) and yield its URL."""
     port = free_port()
     redis = subprocess.Popen(
@@ -85,6 +99,7 @@ def redis_server(cwd: Path) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
     )
     try:
+        wait_until_listening(port, redis)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         redis.terminate()

@@ -6,6 +6,8 @@ class WebhooksConfig(AppConfig):
     verbose_name = "Webhooks"
 
     def ready(self) -> None:
-        from webhooks import checks, receivers  # noqa: F401 (checks registers the system check)
+        # checks registers the system check, hooks the sweep hooks.
+        from webhooks import checks, hooks, receivers, triggers  # noqa: F401
 
         receivers.connect()
+        triggers.connect()

@@ -107,6 +107,12 @@ class Delivery(models.Model):
                 condition=models.Q(status="pending"),
             ),
             models.Index(fields=["endpoint", "-created_at"], name="delivery_log"),
+            # The log is pruned by age (webhooks.delivery.deliveries_prune).
+            models.Index(
+                fields=["finished_at"],
+                name="delivery_finished",
+                condition=~models.Q(status="pending"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -134,3 +140,29 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of delivery {self.delivery_id}"
+
+
+class FanOutCursor(models.Model):
+    """How far deliveries have been created from the event feed: one row, its position.
+
+    The position is an event's (xact, id), the gap-free order of techparts.database.positions:
+    every event after it is yet to be fanned out. The fan-out locks this row, so one runs at a
+    time, whichever worker or machine it is on.
+    """
+
+    SINGLETON_PK = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_PK)
+    xact = models.BigIntegerField(default=0)
+    event_pk = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "fan-out cursor"
+
+    def __str__(self) -> str:
+        return f"fanned out up to ({self.xact}, {self.event_pk})"
+
+    @property
+    def position(self) -> tuple[int, int]:
+        return (self.xact, self.event_pk)

@@ -7,4 +7,7 @@ class EventsConfig(AppConfig):
     verbose_name = "Events"
 
     def ready(self) -> None:
-        from techparts.events import checks  # noqa: F401 (registers the system check)
+        from techparts.events import (
+            checks,  # noqa: F401 (registers the system check)
+            hooks,  # noqa: F401 (registers the sweep hook)
+        )

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from techparts.database.bulk import insert_rows
 from techparts.events.models import Event
+from techparts.events.signals import events_recorded
 from techparts.events.types import ALL_TYPES
 
 EVENT_ID_PREFIX = "evt_"
@@ -42,7 +43,7 @@ def events_record(events: Sequence[NewEvent], *, origin_owner: str, created_at: 
     """Insert `events` in the caller's transaction, in order, in one statement (up to 1,000).
 
     The caller is the service making the change, inside its transaction: a rollback takes the
-    events with the change.
+    events with the change. `events_recorded` tells receivers (webhooks) about them.
     """
     insert_rows(
         Event,
@@ -61,20 +62,29 @@ def events_record(events: Sequence[NewEvent], *, origin_owner: str, created_at: 
         ],
         shared={"created_at": created_at},
     )
+    if events:
+        events_recorded.send(sender=Event, count=len(events))
 
 
 PRUNE_BATCH_SIZE = 5000
 
 
-def events_prune(*, now: datetime | None = None, batch_size: int = PRUNE_BATCH_SIZE) -> int:
+def events_prune(
+    *,
+    now: datetime | None = None,
+    batch_size: int = PRUNE_BATCH_SIZE,
+    max_batches: int | None = None,
+) -> int:
     """Delete events older than EVENTS_RETENTION_DAYS, oldest first, in batches; return how many.
 
     A reader whose cursor is older than the oldest kept event resumes at that event: the feed
-    goes back as far as retention, never further.
+    goes back as far as retention, never further. At most `max_batches` batches when given
+    (the sweeper's share of one run), else until done.
     """
     cutoff = (now or timezone.now()) - timedelta(days=settings.EVENTS_RETENTION_DAYS)
-    total = 0
-    while True:
+    total = batches = 0
+    while max_batches is None or batches < max_batches:
+        batches += 1
         with transaction.atomic(using=router.db_for_write(Event)):
             oldest = list(
                 Event.objects.filter(created_at__lt=cutoff)
@@ -84,4 +94,5 @@ def events_prune(*, now: datetime | None = None, batch_size: int = PRUNE_BATCH_S
             deleted, _ = Event.objects.filter(pk__in=oldest).delete()
         total += deleted
         if deleted < batch_size:
-            return total
+            break
+    return total

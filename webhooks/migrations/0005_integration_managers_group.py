@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
-        ("webhooks", "0002_deliveries"),
+        ("webhooks", "0004_delivery_fan_out"),
     ]
 
     operations = [groups_operation(GROUP_PERMISSIONS)]

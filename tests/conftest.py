@@ -12,6 +12,7 @@ from techparts.apikeys.services import api_key_create
 from techparts.roles import ensure_groups
 from tests.factories import UserFactory
 from tests.servers import redis_server
+from webhooks.triggers import forget_endpoints_exist
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 
@@ -27,6 +28,19 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_endpoints_exist_cache():
+    """Each test starts without the process's cached "an enabled webhook endpoint exists".
+
+    The cache (webhooks.triggers) lives 10 s and forgets itself on endpoint saves and deletes,
+    but a test database flush deletes without signals: a test that made an endpoint would
+    otherwise make the next tests enqueue the delivery task (one INSERT more per change).
+    """
+    forget_endpoints_exist()
+    yield
+    forget_endpoints_exist()
 
 
 def stock_of(product) -> StockRecord:

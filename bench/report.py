@@ -9,6 +9,7 @@ CONTENTION_RATIO_TARGET = 0.5
 CSV_RSS_TARGET_MB = 50.0
 CSV_TIME_TARGET = 3.0  # export time <= 3x COPY
 OUTBOX_GROWTH_TARGET = 0.15  # p50 with the outbox <= 1.15x p50 without
+WEBHOOK_RATE_TARGET = 200.0  # events per second one worker delivers to a local receiver
 OUTBOX_QUERIES_TARGET = 1  # statements the outbox adds to a stock change or an order
 
 
@@ -202,6 +203,19 @@ def build(results: dict) -> str:
             f"- time export / COPY: **{ratio:.2f}x** (target <= {CSV_TIME_TARGET}x: {_met(ratio <= CSV_TIME_TARGET)})"
         )
         out.append(f"- reconcile_stock after the extra rows: {csv['reconcile']}")
+    w = results.get("webhooks")
+    if w:
+        rate = w["events_per_second"]
+        out += [
+            "",
+            f"## Webhook delivery: one `manage.py db_worker` ({w['concurrency']} threads), "
+            f"{w['events']} events to a local receiver",
+            "",
+            f"- {w['events']} deliveries in {w['seconds']:.1f} s from the worker's start: "
+            f"**{rate:.0f} events/s** (target >= {WEBHOOK_RATE_TARGET:.0f}: "
+            f"{_met(rate >= WEBHOOK_RATE_TARGET)}); {w['steady_events_per_second']:.0f} events/s "
+            f"after the first delivery ({w['worker_start_seconds']:.1f} s to start)",
+        ]
     out += ["", f"Total run time: {results.get('elapsed_s', 0):.0f} s", ""]
     return "\n".join(out)
 

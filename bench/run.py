@@ -358,6 +358,13 @@ def main() -> int:
             "reconcile": text,
             "reconcile_ok": ok,
         }
+        log("webhooks: one db_worker delivering to a local receiver")
+        done = subprocess.run(
+            [PYTHON, "-m", "bench.webhooks"], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        if done.returncode:
+            raise RuntimeError(f"bench.webhooks failed:\n{done.stderr[-3000:]}")
+        results["webhooks"] = json.loads(done.stdout.strip().splitlines()[-1])
     results["elapsed_s"] = time.monotonic() - began
     table = build(results)
     print(table)

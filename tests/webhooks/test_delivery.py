@@ -22,7 +22,7 @@ from techparts.actors import Actor
 from techparts.events.models import Event
 from techparts.events.selectors import event_payload
 from tests.factories import ProductFactory, WebhookEndpointFactory
-from tests.webhooks.receivers import Receiver, verified
+from tests.webhooks.receivers import verified
 from webhooks import crypto
 from webhooks.delivery import (
     FAILING_DISABLE_AFTER,
@@ -42,13 +42,6 @@ from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
 SYSTEM = Actor.system()
-
-
-@pytest.fixture
-def receiver(settings):
-    settings.WEBHOOKS_ALLOW_LOOPBACK = True
-    with Receiver() as receiver:
-        yield receiver
 
 
 def queue(endpoint, *events, now=None) -> list[Delivery]:

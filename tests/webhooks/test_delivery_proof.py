@@ -28,13 +28,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SYSTEM = Actor.system()
 
 
-@pytest.fixture
-def receiver(settings):
-    settings.WEBHOOKS_ALLOW_LOOPBACK = True
-    with Receiver() as receiver:
-        yield receiver
-
-
 def received(receiver: Receiver, secret: str) -> list[dict]:
     """The bodies the receiver accepted (200), in arrival order, each verified first."""
     return [verified(request, secret) for request in receiver.answered(200)]

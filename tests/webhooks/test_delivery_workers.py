@@ -19,22 +19,12 @@ from techparts.actors import Actor
 from techparts.events.models import Event
 from techparts.tasks.sweeper import sweep_hooks
 from tests.factories import ProductFactory, WebhookEndpointFactory
-from tests.webhooks.receivers import Receiver, verified
+from tests.webhooks.receivers import verified
 from tests.workers import db_workers, wait_until, worker_env
 from webhooks.models import Delivery, DeliveryAttempt
-from webhooks.triggers import forget_endpoints_exist
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 SYSTEM = Actor.system()
-
-
-@pytest.fixture
-def receiver(settings):
-    settings.WEBHOOKS_ALLOW_LOOPBACK = True
-    forget_endpoints_exist()
-    with Receiver() as receiver:
-        yield receiver
-    forget_endpoints_exist()
 
 
 def test_a_worker_killed_mid_delivery_is_replaced_and_the_event_delivered_again(receiver):

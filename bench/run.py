@@ -190,69 +190,66 @@ def run_outbox_http(
     wait_http(f"{without_url}/healthz", without)
     result = {}
     for n, pair in enumerate(p for p in PAIRS if p.kind in ("patch", "order")):
-        for url in (base_url, without_url):  # warm both, unmeasured
-            wrk(
-                base_url=url,
-                pair=pair,
-                floor=False,
-                key=key,
-                cfg=cfg,
-                seconds=cfg.warmup_seconds,
-                seed=cfg.seed,
-            )
-        rounds = []
-        for r in range(cfg.rounds):
-            measured = {}
-            sides = [("with", base_url), ("without", without_url)]
-            for side, url in sides if r % 2 == 0 else sides[::-1]:  # each goes first in turn
-                outcome = wrk(
-                    base_url=url,
-                    pair=pair,
-                    floor=False,
-                    key=key,
-                    cfg=cfg,
-                    seconds=cfg.seconds,
-                    seed=cfg.seed + 500 + 100 * n + 10 * r + (side == "without"),
-                )
-                measured[side] = outcome.as_dict()
-                log(f"{pair.name} {side} outbox round {r + 1}: p50 {outcome.p50_ms:.1f} ms")
-            rounds.append(measured)
+        sides = {"with": (base_url, False), "without": (without_url, False)}
+        rounds = alternate(
+            cfg, pair, sides, key=key, seed=cfg.seed + 500 + 100 * n, label="outbox "
+        )
         result[pair.kind] = {"name": pair.name, "rounds": rounds}
     return result
+
+
+def alternate(
+    cfg: Config,
+    pair,
+    sides: dict[str, tuple[str, bool]],
+    *,
+    key: str,
+    seed: int,
+    label: str = "",
+) -> list[dict]:
+    """Warm each side once, then measure them in turn for cfg.rounds rounds (each side going
+    first in turn); `sides` maps a name to (base URL, floor path?). Return each round's
+    measures by side."""
+    for url, floor in sides.values():  # warm every side once, unmeasured
+        wrk(
+            base_url=url,
+            pair=pair,
+            floor=floor,
+            key=key,
+            cfg=cfg,
+            seconds=cfg.warmup_seconds,
+            seed=cfg.seed,
+        )
+    rounds = []
+    names = list(sides)
+    for r in range(cfg.rounds):
+        measured = {}
+        for side in names if r % 2 == 0 else names[::-1]:
+            url, floor = sides[side]
+            result = wrk(
+                base_url=url,
+                pair=pair,
+                floor=floor,
+                key=key,
+                cfg=cfg,
+                seconds=cfg.seconds,
+                seed=seed + 10 * r + names.index(side),
+            )
+            measured[side] = result.as_dict()
+            log(
+                f"{pair.name} {side} {label}round {r + 1}: {result.rps:.0f} rps "
+                f"p50 {result.p50_ms:.1f} ms"
+            )
+        rounds.append(measured)
+    return rounds
 
 
 def run_pairs(cfg: Config, *, base_url: str, key: str) -> list[dict]:
     """Alternate each endpoint with its floor for cfg.rounds rounds of cfg.seconds each."""
     rows = []
     for n, pair in enumerate(PAIRS):
-        for floor in (False, True):  # warm both sides once, unmeasured
-            wrk(
-                base_url=base_url,
-                pair=pair,
-                floor=floor,
-                key=key,
-                cfg=cfg,
-                seconds=cfg.warmup_seconds,
-                seed=cfg.seed,
-            )
-        rounds = []
-        for r in range(cfg.rounds):
-            measured = {}
-            for side, floor in (("endpoint", False), ("floor", True)):
-                result = wrk(
-                    base_url=base_url,
-                    pair=pair,
-                    floor=floor,
-                    key=key,
-                    cfg=cfg,
-                    seconds=cfg.seconds,
-                    seed=cfg.seed + 100 * n + 10 * r + floor,
-                )
-                measured[side] = result.as_dict()
-                log(
-                    f"{pair.name} {side} round {r + 1}: {result.rps:.0f} rps p50 {result.p50_ms:.1f} ms"
-                )
-            rounds.append(measured)
+        sides = {"endpoint": (base_url, False), "floor": (base_url, True)}
+        rounds = alternate(cfg, pair, sides, key=key, seed=cfg.seed + 100 * n)
         rows.append({"pair": pair, "rounds": rounds})
     return rows
 

@@ -97,6 +97,8 @@ def _connect(
 
 
 def _request_head(*, host: str, port: int | None, target: str, length: int, headers) -> bytes:
+    if not host.isascii():
+        host = host.encode("idna").decode("ascii")  # an internationalised name, as DNS has it
     host_text = f"[{host}]" if ":" in host else host
     if port is not None:
         host_text += f":{port}"

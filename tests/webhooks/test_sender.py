@@ -381,3 +381,11 @@ def test_https_names_the_host_and_checks_the_certificate_against_it(settings, tm
         assert outcome.status_code is None
         assert "CERTIFICATE_VERIFY_FAILED" in outcome.error
         assert len(seen["requests"]) == 1
+
+
+def test_an_internationalised_host_goes_into_the_host_header_as_dns_spells_it():
+    from webhooks.sender import _request_head
+
+    head = _request_head(host="bücher.example", port=None, target="/hooks", length=2, headers={})
+
+    assert b"\r\nHost: xn--bcher-kva.example\r\n" in head

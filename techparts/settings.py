@@ -30,14 +30,17 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     value = os.environ.get(name)
     if value is None or value == "":
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from exc
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}")
+    return number
 
 
 def env_decimal(name: str, default: str) -> Decimal:
@@ -351,16 +354,9 @@ else:
 # next sweep scheduled; task results finished longer ago than TASK_RESULTS_RETENTION_DAYS are
 # pruned, and a task result still marked running after TASKS_LOST_AFTER_SECONDS is from a
 # worker that died (django-tasks-db would show it running for ever) and is marked failed.
-TASKS_SWEEP_INTERVAL_SECONDS = env_int("TASKS_SWEEP_INTERVAL_SECONDS", 15)
-TASK_RESULTS_RETENTION_DAYS = env_int("TASK_RESULTS_RETENTION_DAYS", 7)
-TASKS_LOST_AFTER_SECONDS = env_int("TASKS_LOST_AFTER_SECONDS", 900)
-for _name in (
-    "TASKS_SWEEP_INTERVAL_SECONDS",
-    "TASK_RESULTS_RETENTION_DAYS",
-    "TASKS_LOST_AFTER_SECONDS",
-):
-    if globals()[_name] < 1:
-        raise ImproperlyConfigured(f"{_name} must be at least 1")
+TASKS_SWEEP_INTERVAL_SECONDS = env_int("TASKS_SWEEP_INTERVAL_SECONDS", 15, minimum=1)
+TASK_RESULTS_RETENTION_DAYS = env_int("TASK_RESULTS_RETENTION_DAYS", 7, minimum=1)
+TASKS_LOST_AFTER_SECONDS = env_int("TASKS_LOST_AFTER_SECONDS", 900, minimum=1)
 
 # Webhooks (docs/webhooks.md). Endpoint secrets are stored encrypted with the first of
 # WEBHOOK_SECRET_KEYS (comma-separated Fernet keys; older keys still decrypt), or with a key
@@ -378,16 +374,9 @@ WEBHOOK_ENDPOINTS_PER_OWNER = env_int("WEBHOOK_ENDPOINTS_PER_OWNER", 20)
 # worker killed mid-delivery leaves its lease to run out, and the delivery is sent again.
 # One delivery run sends up to WEBHOOK_DELIVERY_CONCURRENCY requests at a time. Finished
 # deliveries and their attempts stay in the delivery log WEBHOOK_DELIVERY_LOG_DAYS days.
-WEBHOOK_DELIVERY_LEASE_SECONDS = env_int("WEBHOOK_DELIVERY_LEASE_SECONDS", 60)
-WEBHOOK_DELIVERY_CONCURRENCY = env_int("WEBHOOK_DELIVERY_CONCURRENCY", 8)
-WEBHOOK_DELIVERY_LOG_DAYS = env_int("WEBHOOK_DELIVERY_LOG_DAYS", 30)
-for _name in (
-    "WEBHOOK_DELIVERY_LEASE_SECONDS",
-    "WEBHOOK_DELIVERY_CONCURRENCY",
-    "WEBHOOK_DELIVERY_LOG_DAYS",
-):
-    if globals()[_name] < 1:
-        raise ImproperlyConfigured(f"{_name} must be at least 1")
+WEBHOOK_DELIVERY_LEASE_SECONDS = env_int("WEBHOOK_DELIVERY_LEASE_SECONDS", 60, minimum=1)
+WEBHOOK_DELIVERY_CONCURRENCY = env_int("WEBHOOK_DELIVERY_CONCURRENCY", 8, minimum=1)
+WEBHOOK_DELIVERY_LOG_DAYS = env_int("WEBHOOK_DELIVERY_LOG_DAYS", 30, minimum=1)
 
 # `make bench` only: route the bare floor views (shop/floor/) under /bench/floor/. Production
 # never turns it on; `manage.py check --deploy` fails while it is on.

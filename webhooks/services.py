@@ -208,17 +208,19 @@ def webhook_endpoint_rotate_secret(endpoint: WebhookEndpoint, *, now: datetime) 
     The secret it replaces keeps signing (a second signature on each delivery) until
     `now` + WEBHOOK_SECRET_ROTATION_OVERLAP_HOURS, so receivers can switch without losing a
     delivery. A secret replaced before that stops at once: only one previous secret is kept.
+    The instance given is updated too.
     """
-    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    fields = ["secret", "previous_secret", "previous_secret_expires_at", "updated_at"]
+    locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
     secret = new_secret()
-    endpoint.previous_secret = endpoint.secret
-    endpoint.previous_secret_expires_at = now + timedelta(
+    locked.previous_secret = locked.secret
+    locked.previous_secret_expires_at = now + timedelta(
         hours=settings.WEBHOOK_SECRET_ROTATION_OVERLAP_HOURS
     )
-    endpoint.secret = crypto.seal(secret)
-    endpoint.save(
-        update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"]
-    )
+    locked.secret = crypto.seal(secret)
+    locked.save(update_fields=fields)
+    for name in fields:
+        setattr(endpoint, name, getattr(locked, name))
     return secret
 
 

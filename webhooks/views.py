@@ -99,5 +99,4 @@ class WebhookEndpointViewSet(ConditionalGetMixin, viewsets.GenericViewSet):
     def rotate_secret(self, request: Request, endpoint_id: str) -> Response:
         endpoint = self.get_object()
         secret = webhook_endpoint_rotate_secret(endpoint=endpoint, now=timezone.now())
-        endpoint.refresh_from_db()
         return Response(_with_secret(endpoint, secret))

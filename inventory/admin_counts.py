@@ -228,6 +228,7 @@ class CountSessionAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
             ("reopen", self.reopen_view),
             ("cancel", self.cancel_view),
             ("post", self.post_view),
+            ("approve", self.approve_view),
         ]
         return [
             *(
@@ -237,11 +238,6 @@ class CountSessionAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
                     name=f"inventory_countsession_{step}",
                 )
                 for step, view in steps
-            ),
-            path(
-                "<path:object_id>/approve/<path:line_id>/",
-                wrap(self.approve_view),
-                name="inventory_countsession_approve",
             ),
             *super().get_urls(),
         ]
@@ -428,9 +424,10 @@ class CountSessionAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
 
         return self._step(request, object_id, lambda s: user.has_perm(MANAGE_COUNTS), post)
 
-    def approve_view(self, request: HttpRequest, object_id: str, line_id: str):
+    def approve_view(self, request: HttpRequest, object_id: str):
+        """Approve one line's variance (POST `line`: its id)."""
         user = request.user
-        line_pk = parse_object_id(CountLine, line_id)
+        line_pk = parse_object_id(CountLine, request.POST.get("line"))
 
         def approve(session: CountSession) -> str:
             line = session.lines.filter(pk=line_pk).first() if line_pk is not None else None

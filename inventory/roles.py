@@ -13,6 +13,7 @@ GROUP_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("inventory", "view_stockrecord"),
         ("inventory", "change_stockrecord"),  # the low-stock threshold only
         ("inventory", "correct_stock"),
+        ("inventory", "count_stock"),  # cycle counts assigned to them
         ("catalog", "view_product"),
     ],
     MANAGERS: [
@@ -20,6 +21,7 @@ GROUP_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("inventory", "change_stockrecord"),
         ("inventory", "view_stockmovement"),
         ("inventory", "export_movements"),
+        ("inventory", "manage_counts"),  # create, review, post cycle counts
         ("catalog", "view_product"),
     ],
 }

@@ -271,7 +271,11 @@ class CountSessionAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
                     form.add_error(None, exc.message)
                 else:
                     session = created.session
-                    text = f"Cycle count {session} created with {session.lines.count()} products."
+                    lines = session.lines.count()
+                    text = (
+                        f"Cycle count {session} created with {lines} "
+                        f"product{'' if lines == 1 else 's'}."
+                    )
                     if created.left_out:
                         text += (
                             f" {len(created.left_out)} matching products are already in another "

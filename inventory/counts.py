@@ -102,7 +102,7 @@ class CountSelection:
         if self.not_counted_days is not None:
             parts.append(f"not counted in {self.not_counted_days} days")
         if self.skus:
-            parts.append(f"{len(self.skus)} listed SKUs")
+            parts.append(f"{len(self.skus)} listed SKU{'' if len(self.skus) == 1 else 's'}")
         return ", ".join(parts)[:500]
 
 

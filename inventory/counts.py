@@ -20,17 +20,19 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.db.models import Case, Count, Q, QuerySet, Value, When
+from django.db.models import Case, Count, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.utils import timezone
 
 from catalog.models import Category, Product
 from inventory import reasons
 from inventory.errors import BulkRejected, InvalidQuantity
+from inventory.kinds import SETTING_KINDS
 from inventory.models import (
     MAX_COUNT_LINES,
     MAX_ON_HAND,
     CountLine,
     CountSession,
+    StockMovement,
     StockRecord,
 )
 from inventory.rules import available_expression, low_stock_condition
@@ -396,6 +398,10 @@ class ReviewLine:
     line: CountLine
     unit_cost: Decimal | None
     approval: str | None  # the thresholds crossed, in words; None: no approval needed
+    # Signed sum of corrections and restocks of the product since it was counted (None: none):
+    # posting still applies the variance on top, which is right for a delivery and wrong for
+    # a correction that already fixed the same difference, so the reviewer is told.
+    corrected_since: int | None = None
 
     @property
     def variance(self) -> int | None:
@@ -446,11 +452,22 @@ class CountReview:
 
 
 def count_review(*, session: CountSession) -> CountReview:
-    """Return the session's lines with variance, value at unit cost and approval need (3 queries)."""
+    """Return the session's lines with variance, value at cost, approval need, and the
+    corrections of each product since its count (one query, and the approval policy's)."""
+    corrections = StockMovement.objects.filter(
+        product_id=OuterRef("product_id"),
+        created_at__gt=OuterRef("counted_at"),
+        kind__in=SETTING_KINDS,
+    )
+    if session.adjustment_group is not None:
+        corrections = corrections.exclude(adjustment_group=session.adjustment_group)
+    corrected_since = Subquery(
+        corrections.values("product_id").annotate(total=Sum("on_hand_delta")).values("total")
+    )
     lines = list(
-        session.lines.select_related("product", "counted_by", "approved_by").order_by(
-            "product__sku"
-        )
+        session.lines.select_related("product", "counted_by", "approved_by")
+        .annotate(corrected_since=corrected_since)
+        .order_by("product__sku")
     )
     return CountReview(
         session=session,
@@ -463,6 +480,7 @@ def count_review(*, session: CountSession) -> CountReview:
                     if line.is_counted
                     else None
                 ),
+                corrected_since=line.corrected_since,
             )
             for line in lines
         ],

@@ -6,7 +6,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inventory.counts import (
@@ -449,3 +451,43 @@ def test_stock_list_shows_and_filters_last_counted(manager, clerk):
     record = StockRecord.objects.get(product__sku="GPU-DAYS-10")
     page = client.get(f"{STOCK_LIST}{record.pk}/change/").content.decode()
     assert "Last counted at" in page
+
+
+def test_session_pages_cost_the_same_queries_for_more_lines(manager, clerk):
+    few = open_session(manager, clerk, ProductFactory.create_batch(2, stock=5))
+    many = open_session(manager, clerk, ProductFactory.create_batch(20, stock=5))
+
+    def queries(user, session) -> int:
+        client = client_as(user)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(session_url(session)).status_code == 200
+        return len(captured)
+
+    assert queries(clerk, few) == queries(clerk, many)  # the count screen
+    for session in (few, many):
+        line_ids = dict(session.lines.values_list("product_id", "product_id"))
+        count_lines_record(session_id=session.pk, counts=dict.fromkeys(line_ids, 3), actor=clerk)
+        count_session_submit(session_id=session.pk, actor=clerk)
+    assert queries(manager, few) == queries(manager, many)  # the review
+    assert client_as(manager).get(SESSIONS).status_code == 200
+
+
+def open_session(manager, clerk, products):
+    return count_session_create(
+        name="Q",
+        selection=CountSelection(skus=tuple(p.sku for p in products)),
+        assignees=[clerk],
+        actor=manager,
+    ).session
+
+
+def test_review_warns_of_a_correction_since_the_count(session, clerk, manager, counted):
+    from inventory.services import stock_adjust
+
+    line = session.lines.get()
+    count_lines_record(session_id=session.pk, counts={line.product_id: 7000}, actor=clerk)
+    stock_adjust(product_id=counted.pk, delta=-5, actor=Actor.staff(manager), reason_code="theft")
+
+    review = client_as(manager).get(session_url(session)).content.decode()
+
+    assert "Stock was corrected by -5 since this count" in review

@@ -422,13 +422,19 @@ def test_states_record_who_and_when(manager, clerk):
         count_session_reopen(session_id=session.pk, actor=manager)
 
 
-def test_a_correction_between_count_and_posting_is_kept(manager, clerk):
+def test_a_correction_between_count_and_posting_is_kept_and_shown_in_review(manager, clerk):
     gpu = ProductFactory(sku="GPU-A", stock=10)
     session = create(manager, [clerk], skus=("GPU-A",)).session
     count(session, clerk, GPU_A=9)
+    stock_reserve(quantities={gpu.pk: 2}, actor=Actor.system(), reference="ORD-1")
     stock_adjust(product_id=gpu.pk, delta=5, actor=Actor.staff(manager), reason_code="received")
     count_session_submit(session_id=session.pk, actor=clerk)
+    [row] = count_review(session=session).lines
+    assert row.corrected_since == 5  # shown to the reviewer; orders are not corrections
 
     count_session_post(session_id=session.pk, actor=manager)
 
     assert stock_of(gpu).on_hand == 14
+    session.refresh_from_db()
+    [row] = count_review(session=session).lines
+    assert row.corrected_since == 5  # the posting's own row is not counted in

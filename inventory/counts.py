@@ -59,6 +59,13 @@ MAX_SKUS = MAX_COUNT_LINES
 NAMED_IN_MESSAGES = 10
 
 
+class CountInvalid(DomainError):
+    """A session cannot be made as asked (no products, too many, unknown SKUs, assignees)."""
+
+    code = "validation_error"
+    status_code = 400
+
+
 class CountForbidden(DomainError):
     """The user may not take this step of a count (not assigned, or would approve their own)."""
 
@@ -145,16 +152,16 @@ class CreatedSession:
 
 def _check_assignees(assignees: Sequence[AbstractBaseUser]) -> None:
     if not assignees:
-        raise InvalidQuantity("Assign the session to at least one clerk.")
+        raise CountInvalid("Assign the session to at least one clerk.")
     if len(assignees) > MAX_ASSIGNEES:
-        raise InvalidQuantity(f"Assign a session to at most {MAX_ASSIGNEES} clerks.")
+        raise CountInvalid(f"Assign a session to at most {MAX_ASSIGNEES} clerks.")
     unfit = [
         user.get_username()
         for user in assignees
         if not (user.is_active and user.is_staff and user.has_perm(COUNT_STOCK))
     ]
     if unfit:
-        raise InvalidQuantity(
+        raise CountInvalid(
             f"{', '.join(unfit)} may not count stock (an active staff user with the "
             "'count stock' permission, e.g. in Inventory clerks, is needed)."
         )
@@ -177,19 +184,19 @@ def count_session_create(
     now = now or timezone.now()
     name = name.strip()
     if not name:
-        raise InvalidQuantity("Give the session a name, e.g. 'Aisle 7 graphics cards'.")
+        raise CountInvalid("Give the session a name, e.g. 'Aisle 7 graphics cards'.")
     if selection.is_empty:
-        raise InvalidQuantity(
+        raise CountInvalid(
             "Pick the products: a category, low stock, not counted in N days, or a list of SKUs."
         )
     if len(selection.skus) > MAX_SKUS:
-        raise InvalidQuantity(f"List at most {MAX_SKUS} SKUs; {len(selection.skus)} were given.")
+        raise CountInvalid(f"List at most {MAX_SKUS} SKUs; {len(selection.skus)} were given.")
     _check_assignees(assignees)
     if selection.skus:
         known = set(Product.objects.filter(sku__in=selection.skus).values_list("sku", flat=True))
         unknown = [sku for sku in selection.skus if sku not in known]
         if unknown:
-            raise InvalidQuantity(f"Unknown SKUs: {_skus_text(unknown)}. Nothing was created.")
+            raise CountInvalid(f"Unknown SKUs: {_skus_text(unknown)}. Nothing was created.")
     candidates = count_candidates(selection=selection, now=now)
     busy = _being_counted().values("product_id")
     free = candidates.exclude(product_id__in=busy)
@@ -197,7 +204,7 @@ def count_session_create(
         free.order_by("product_id").values_list("product_id", flat=True)[: MAX_COUNT_LINES + 1]
     )
     if len(product_ids) > MAX_COUNT_LINES:
-        raise InvalidQuantity(
+        raise CountInvalid(
             f"The selection has {free.count()} products; a count session holds at most "
             f"{MAX_COUNT_LINES}. Narrow it (a category, fewer days, a shorter list). "
             "Nothing was created."
@@ -230,7 +237,7 @@ def count_session_create(
             if left_out
             else ""
         )
-        raise InvalidQuantity(f"No product matches this selection{reason}. Nothing was created.")
+        raise CountInvalid(f"No product matches this selection{reason}. Nothing was created.")
     session = CountSession.objects.create(
         name=name[:200], selection=selection.describe(), created_by=actor, created_at=now
     )

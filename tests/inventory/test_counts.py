@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from inventory.counts import (
     CountForbidden,
+    CountInvalid,
     CountSelection,
     blind_product_ids,
     count_lines_record,
@@ -141,7 +142,7 @@ def test_criteria_narrow_each_other_and_a_list_of_skus_picks_exactly_those(manag
 def test_a_selection_of_nothing_is_refused_and_creates_nothing(manager, clerk, selection, error):
     ProductFactory(sku="GPU-A")
 
-    with pytest.raises(InvalidQuantity, match=error):
+    with pytest.raises(CountInvalid, match=error):
         create(manager, [clerk], **selection)
 
     assert not CountSession.objects.exists()
@@ -150,7 +151,7 @@ def test_a_selection_of_nothing_is_refused_and_creates_nothing(manager, clerk, s
 def test_a_session_holds_at_most_500_products(manager, clerk):
     products = open_products(MAX_COUNT_LINES + 1)
 
-    with pytest.raises(InvalidQuantity) as refused:
+    with pytest.raises(CountInvalid) as refused:
         create(manager, [clerk], category_id=products[0].category_id)
 
     assert refused.value.message.startswith(
@@ -175,7 +176,7 @@ def test_products_in_an_unfinished_session_are_left_out_and_named(manager, clerk
 
     assert session_skus(second.session) == ["GPU-B"]
     assert second.left_out == ["GPU-A"]
-    with pytest.raises(InvalidQuantity, match="1 matching products are already in an open"):
+    with pytest.raises(CountInvalid, match="1 matching products are already in an open"):
         create(manager, [clerk], skus=("GPU-A",))
     count_session_cancel(session_id=first.pk, actor=manager)
     assert session_skus(create(manager, [clerk], skus=("GPU-A",)).session) == ["GPU-A"]
@@ -185,9 +186,9 @@ def test_products_in_an_unfinished_session_are_left_out_and_named(manager, clerk
 def test_only_active_staff_who_may_count_can_be_assigned(manager, clerk, staff):
     ProductFactory(sku="GPU-A")
 
-    with pytest.raises(InvalidQuantity, match="staff may not count stock"):
+    with pytest.raises(CountInvalid, match="staff may not count stock"):
         create(manager, [clerk, staff], skus=("GPU-A",))
-    with pytest.raises(InvalidQuantity, match="at least one clerk"):
+    with pytest.raises(CountInvalid, match="at least one clerk"):
         create(manager, [], skus=("GPU-A",))
     assert not CountSession.objects.exists()
 

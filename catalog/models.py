@@ -223,8 +223,12 @@ class ProductCostChange(models.Model):
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="cost_changes")
     # None: the cost was (or became) unknown.
-    old_cost = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
-    new_cost = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    old_cost = models.DecimalField(
+        max_digits=PRICE_MAX_DIGITS, decimal_places=DECIMAL_PLACES, null=True, blank=True
+    )
+    new_cost = models.DecimalField(
+        max_digits=PRICE_MAX_DIGITS, decimal_places=DECIMAL_PLACES, null=True, blank=True
+    )
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -166,6 +166,9 @@ def overview_charts(overview: StockOverview) -> dict[str, SafeString]:
 class StockOverviewAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
     """Inventory > Stock overview: a page, not a list of rows (its URL is the change list's)."""
 
+    # What the page and its CSVs read from the query string (OverviewForm's fields).
+    query_parameters = ("period", "date_from", "date_to", "category")
+
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm(VIEW_OVERVIEW)
 

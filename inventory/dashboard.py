@@ -146,12 +146,19 @@ class Amount:
         if known is None:
             return "value unknown"
         if self.units_unknown:
-            return f"{money(known)} + {self.units_unknown} units of unknown value"
+            return f"{money(known)} + {units(self.units_unknown)} of unknown value"
         return money(known)
 
     @property
     def text(self) -> str:
-        return f"{self.units} units · {self.value_text}"
+        """Units and value in words ("0 units" alone when nothing moved)."""
+        if not self.units:
+            return "0 units"
+        return f"{units(self.units)} · {self.value_text}"
+
+
+def units(count: int) -> str:
+    return f"{count} unit" if count == 1 else f"{count} units"
 
 
 def money(value: Decimal) -> str:

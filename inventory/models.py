@@ -179,3 +179,17 @@ class StockMovement(models.Model):
     @property
     def available_after(self) -> int:
         return is_available(self.on_hand_after, self.reserved_after)
+
+
+class StockOverview(StockMovement):
+    """The admin's stock overview page (inventory.admin_overview): no rows of its own.
+
+    A proxy of the ledger so that the page has its own place in the admin index and its own
+    permission, `inventory.view_stockoverview` (Inventory managers).
+    """
+
+    class Meta:
+        proxy = True
+        verbose_name = "stock overview"
+        verbose_name_plural = "stock overview"
+        default_permissions = ("view",)

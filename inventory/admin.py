@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from catalog.models import Product
+from inventory import admin_overview  # noqa: F401 - registers Inventory > Stock overview
 from inventory.admin_counts import blind_ids, hidden_count_html, hidden_stock_response
 from inventory.charts import stock_chart_svg
 from inventory.counts import not_counted_condition
@@ -121,7 +122,12 @@ class StockRecordAdmin(GuardedModelAdminMixin, ProductColumnsMixin, admin.ModelA
         "last_counted",
     ]
     list_display_links = ["product_name", "sku"]
-    list_filter = [StockLevelFilter, LastCountedFilter]
+    # By category too: the stock overview links to its category's low-stock records.
+    list_filter = [
+        StockLevelFilter,
+        LastCountedFilter,
+        ("product__category", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["product__sku", "product__name"]
     list_select_related = ["product"]
     ordering = ["product__sku"]

@@ -307,3 +307,17 @@ class CountLine(models.Model):
         if self.counted_quantity is None:
             return None
         return self.counted_quantity - self.on_hand_at_count
+
+
+class StockOverview(StockMovement):
+    """The admin's stock overview page (inventory.admin_overview): no rows of its own.
+
+    A proxy of the ledger so that the page has its own place in the admin index and its own
+    permission, `inventory.view_stockoverview` (Inventory managers).
+    """
+
+    class Meta:
+        proxy = True
+        verbose_name = "stock overview"
+        verbose_name_plural = "stock overview"
+        default_permissions = ("view",)

@@ -22,6 +22,7 @@ GROUP_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("inventory", "view_stockmovement"),
         ("inventory", "export_movements"),
         ("inventory", "manage_counts"),  # create, review, post cycle counts
+        ("inventory", "view_stockoverview"),
         ("catalog", "view_product"),
     ],
 }

@@ -31,6 +31,7 @@ def test_migration_creates_the_manager_group_with_history_and_export_rights():
         "inventory.view_stockmovement",
         "inventory.export_movements",
         "inventory.manage_counts",
+        "inventory.view_stockoverview",
         "catalog.view_product",
     }
 

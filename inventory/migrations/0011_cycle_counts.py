@@ -4,15 +4,15 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from inventory.roles import GROUP_PERMISSIONS
-from techparts.roles import groups_operation
+from inventory.roles import CLERKS, MANAGERS
+from techparts.roles import permissions_grant_operation
 
 
 class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0005_product_unit_cost'),
-        ('inventory', '0009_movement_unit_cost'),
+        ('inventory', '0010_stock_overview'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -64,9 +64,8 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('session', 'product'), name='count_line_unique'), models.CheckConstraint(condition=models.Q(models.Q(('counted_at__isnull', True), ('counted_by__isnull', True), ('counted_quantity__isnull', True), ('on_hand_at_count__isnull', True)), models.Q(('counted_at__isnull', False), ('counted_by__isnull', False), ('counted_quantity__isnull', False), ('on_hand_at_count__isnull', False)), _connector='OR'), name='count_line_counted_completely'), models.CheckConstraint(condition=models.Q(('counted_quantity__lte', 9999)), name='count_line_counted_lte_max')],
             },
         ),
-        # Clerks count (count_stock), managers run counts (manage_counts). Backwards the groups
-        # stay as they are (the permissions go with their model).
-        migrations.RunPython(
-            groups_operation(GROUP_PERMISSIONS).code, migrations.RunPython.noop
+        # Clerks count the sessions assigned to them; managers create, review and post them.
+        permissions_grant_operation(
+            {CLERKS: [("inventory", "count_stock")], MANAGERS: [("inventory", "manage_counts")]}
         ),
     ]

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0008_reason_codes_feed_position'),
+        ('inventory', '0009_movement_unit_cost'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

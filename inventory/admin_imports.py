@@ -177,9 +177,7 @@ class StockImportAdminMixin:
                 reviewed=form.cleaned_data["reviewed"],
             )
         except StockMovedSinceReview as exc:
-            return self._review_page(
-                request, exc.review, CorrectionsApplyForm(), error=exc.message, status=409
-            )
+            return self._review_page(request, exc.review, form, error=exc.message, status=409)
         except DomainError as exc:
             stock_import.refresh_from_db()
             review = stock_import_review(stock_import=stock_import)

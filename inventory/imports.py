@@ -413,6 +413,7 @@ def stock_import_get(*, import_id: UUID, user: AbstractBaseUser) -> StockImport:
             "This upload does not exist, is not yours, or is older than 24 hours; "
             "upload the file again."
         )
+    found.uploaded_by = user  # the filter says so; saves reading the user again
     return found
 
 

@@ -292,3 +292,23 @@ def test_a_tampered_apply_form_is_refused_and_changes_nothing(clerk, products):
 
     assert (bad_policy.status_code, bad_fingerprint.status_code) == (400, 400)
     assert database_state() == before
+
+
+def test_the_review_pages_queries_do_not_grow_with_the_rows(clerk, django_assert_num_queries):
+    from tests.inventory.test_bulk import open_products
+
+    products = open_products(300)
+    client = client_as(clerk)
+    pages = []
+    for count in (1, 300):
+        rows = "".join(f"{p.sku},,-1,damaged,,\n" for p in products[:count])
+        upload(client, HEADER + rows)
+        pages.append(review_url(StockImport.objects.order_by("-created_at").first()))
+    client.get(pages[0])  # the session and user, as every later request reads them
+
+    # Session, user, their permissions (2), the upload, the dry run's one locking read.
+    with django_assert_num_queries(6) as small:
+        assert client.get(pages[0]).status_code == 200
+    with django_assert_num_queries(len(small.captured_queries)):
+        response = client.get(pages[1])
+    assert len(response.context["review"].rows) == 300

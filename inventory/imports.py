@@ -108,7 +108,8 @@ def corrections_csv_parse(*, text: str) -> CorrectionsFile:
             item, reference = _row_item(row, cells, columns, first_row_of=first_row_of)
             items.append(item)
             rows.append(row)
-            if reference and reference not in references:
+            # Three different ones are enough to name; a fourth shows there are more.
+            if reference and reference not in references and len(references) < 4:
                 references.append(reference)
     except csv.Error as exc:
         raise CorrectionsFileRefused(

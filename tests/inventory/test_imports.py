@@ -168,6 +168,14 @@ def test_a_file_that_cannot_be_read_as_a_whole_is_refused_in_plain_words(data, m
     assert refusal(data).startswith(message)
 
 
+def test_many_different_references_are_named_three_and_more():
+    rows = "".join(f"SKU-{n},1,,damaged,,DN-{n}\n" for n in range(MAX_ROWS))
+
+    assert refusal((HEADER + rows).encode()).startswith(
+        "The reference column holds different values ('DN-0', 'DN-1', 'DN-2', ...). One file"
+    )
+
+
 def test_a_file_over_the_size_limit_is_refused_before_it_is_decoded():
     data = HEADER.encode() + b"A,1,,damaged," + b"\xff" * MAX_FILE_BYTES
 

@@ -206,3 +206,17 @@ class StockImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class StockOverview(StockMovement):
+    """The admin's stock overview page (inventory.admin_overview): no rows of its own.
+
+    A proxy of the ledger so that the page has its own place in the admin index and its own
+    permission, `inventory.view_stockoverview` (Inventory managers).
+    """
+
+    class Meta:
+        proxy = True
+        verbose_name = "stock overview"
+        verbose_name_plural = "stock overview"
+        default_permissions = ("view",)

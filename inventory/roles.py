@@ -20,6 +20,7 @@ GROUP_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("inventory", "change_stockrecord"),
         ("inventory", "view_stockmovement"),
         ("inventory", "export_movements"),
+        ("inventory", "view_stockoverview"),
         ("catalog", "view_product"),
     ],
 }

@@ -45,3 +45,40 @@ def groups_operation(groups: Groups) -> migrations.RunPython:
         apps.get_model("auth", "Group").objects.filter(name__in=list(groups)).delete()
 
     return migrations.RunPython(create, remove)
+
+
+def permissions_grant_operation(grants: Groups) -> migrations.RunPython:
+    """Return the data-migration operation that adds permissions to existing groups.
+
+    For a permission that comes after the migration that made the group: forwards, it is
+    created (with every other pending one) and added to each group; backwards, taken away.
+    """
+
+    def grant(apps, schema_editor):
+        from django.contrib.auth.management import create_permissions
+
+        for app_config in apps.get_app_configs():
+            app_config.models_module = True
+            create_permissions(app_config, verbosity=0)
+            app_config.models_module = None
+        group_model = apps.get_model("auth", "Group")
+        permission_model = apps.get_model("auth", "Permission")
+        for name, wanted in grants.items():
+            group, _ = group_model.objects.get_or_create(name=name)
+            group.permissions.add(*_permissions(permission_model, wanted))
+
+    def revoke(apps, schema_editor):
+        group_model = apps.get_model("auth", "Group")
+        permission_model = apps.get_model("auth", "Permission")
+        for name, wanted in grants.items():
+            for group in group_model.objects.filter(name=name):
+                group.permissions.remove(*_permissions(permission_model, wanted))
+
+    return migrations.RunPython(grant, revoke)
+
+
+def _permissions(permission_model, wanted: list[tuple[str, str]]) -> list:
+    return [
+        permission_model.objects.get(content_type__app_label=app_label, codename=codename)
+        for app_label, codename in wanted
+    ]

@@ -1,9 +1,28 @@
-"""Create the `Inventory clerks` and `Inventory managers` groups with their permissions."""
+"""Create the `Inventory clerks` and `Inventory managers` groups with their permissions.
+
+The groups as they were made here; permissions added later come with their own migration
+(inventory.roles holds the current ones), since this one runs before their models exist.
+"""
 
 from django.db import migrations
 
-from inventory.roles import GROUP_PERMISSIONS
 from techparts.roles import groups_operation
+
+GROUP_PERMISSIONS = {
+    "Inventory clerks": [
+        ("inventory", "view_stockrecord"),
+        ("inventory", "change_stockrecord"),
+        ("inventory", "correct_stock"),
+        ("catalog", "view_product"),
+    ],
+    "Inventory managers": [
+        ("inventory", "view_stockrecord"),
+        ("inventory", "change_stockrecord"),
+        ("inventory", "view_stockmovement"),
+        ("inventory", "export_movements"),
+        ("catalog", "view_product"),
+    ],
+}
 
 
 class Migration(migrations.Migration):

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0009_movement_unit_cost'),
+        ('inventory', '0010_stock_overview'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

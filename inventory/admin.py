@@ -20,6 +20,7 @@ from django.utils.html import format_html
 
 from catalog.models import Product
 from inventory import admin_overview  # noqa: F401 - registers Inventory > Stock overview
+from inventory.admin_imports import StockImportAdminMixin
 from inventory.charts import stock_chart_svg
 from inventory.exports import movement_csv_lines
 from inventory.forms import StockCorrectionForm
@@ -74,7 +75,9 @@ class StockLevelFilter(admin.SimpleListFilter):
 
 
 @admin.register(StockRecord)
-class StockRecordAdmin(GuardedModelAdminMixin, ProductColumnsMixin, admin.ModelAdmin):
+class StockRecordAdmin(
+    StockImportAdminMixin, GuardedModelAdminMixin, ProductColumnsMixin, admin.ModelAdmin
+):
     list_display = [
         "product_name",
         "sku",
@@ -153,6 +156,7 @@ class StockRecordAdmin(GuardedModelAdminMixin, ProductColumnsMixin, admin.ModelA
                 wrap(self.movements_view),
                 name="inventory_stockrecord_movements",
             ),
+            *self.import_urls(),  # inventory/admin_imports.py: CSV corrections
             *super().get_urls(),
         ]
 

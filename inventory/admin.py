@@ -21,6 +21,7 @@ from django.utils.html import format_html
 from catalog.models import Product
 from inventory import admin_overview  # noqa: F401 - registers Inventory > Stock overview
 from inventory.admin_counts import blind_ids, hidden_count_html, hidden_stock_response
+from inventory.admin_imports import StockImportAdminMixin
 from inventory.charts import stock_chart_svg
 from inventory.counts import not_counted_condition
 from inventory.exports import movement_csv_lines
@@ -107,7 +108,9 @@ COUNT_FIELDS = ("on_hand", "reserved", "available", "low_stock", "updated_at")
 
 
 @admin.register(StockRecord)
-class StockRecordAdmin(GuardedModelAdminMixin, ProductColumnsMixin, admin.ModelAdmin):
+class StockRecordAdmin(
+    StockImportAdminMixin, GuardedModelAdminMixin, ProductColumnsMixin, admin.ModelAdmin
+):
     # On hand, reserved and available come from annotations that are empty for the products
     # the user counts blind (inventory.admin_counts.blind_ids): their values, sorting and the
     # stock-level filter never reveal those counts.
@@ -250,6 +253,7 @@ class StockRecordAdmin(GuardedModelAdminMixin, ProductColumnsMixin, admin.ModelA
                 wrap(self.movements_view),
                 name="inventory_stockrecord_movements",
             ),
+            *self.import_urls(),  # inventory/admin_imports.py: CSV corrections
             *super().get_urls(),
         ]
 

@@ -19,7 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from catalog.models import Category
+from catalog.models import Category, Product
 from inventory.counts import (
     APPROVE_CORRECTION,
     COUNT_STOCK,
@@ -39,7 +39,8 @@ from inventory.counts import (
     count_session_submit,
 )
 from inventory.counts import blind_product_ids as _blind_product_ids
-from inventory.models import MAX_COUNT_LINES, MAX_ON_HAND, CountLine, CountSession
+from inventory.imports import corrections_csv_parse
+from inventory.models import MAX_COUNT_LINES, MAX_ON_HAND, CountLine, CountSession, StockImport
 from techparts.admin_input import GuardedModelAdminMixin, parse_object_id
 from techparts.errors import DomainError
 
@@ -57,6 +58,33 @@ def blind_ids(request: HttpRequest) -> frozenset[int]:
         cached = _blind_product_ids(request.user)
         request._blind_product_ids = cached
     return cached
+
+
+def blind_skus(request: HttpRequest) -> frozenset[str]:
+    """Return the SKUs of the products this request's user counts blind (no query if none)."""
+    blind = blind_ids(request)
+    if not blind:
+        return frozenset()
+    return frozenset(Product.objects.filter(pk__in=blind).values_list("sku", flat=True))
+
+
+def blind_import_refusal(request: HttpRequest, stock_import: StockImport) -> str | None:
+    """Return why this user may not review or apply a corrections file, or None.
+
+    Its rows' outcomes show stock, so a file naming products the user counts blind is refused.
+    """
+    blind = blind_skus(request)
+    if not blind:
+        return None
+    parsed = corrections_csv_parse(text=stock_import.content)
+    counting = sorted(blind & {item.sku for item in parsed.items if item.sku})
+    if not counting:
+        return None
+    return (
+        f"This file corrects {', '.join(counting)}, which you are counting in an open cycle "
+        "count: their stock is hidden from you until counting ends. Remove those rows, or "
+        "upload the file again once the count is submitted for review. Nothing was changed."
+    )
 
 
 def counters() -> QuerySet:

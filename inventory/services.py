@@ -642,6 +642,7 @@ def stock_bulk_apply(
     actor: Actor,
     reference: str = "",
     error_policy: str = ALL_OR_NOTHING,
+    dry_run: bool = False,
 ) -> BulkResult:
     """Set or adjust the on-hand count of many SKUs in one transaction, each as stock_set would.
 
@@ -650,6 +651,10 @@ def stock_bulk_apply(
     `reject_failed_items`: the others apply. Applied rows share one new adjustment group and
     `reference`. Queries do not grow with the items: one locking read of every record (in
     product order, like every stock service), one UPDATE and one INSERT per 1,000 changes.
+
+    `dry_run`: answer exactly what this call would answer now (the same outcomes, or the same
+    BulkRejected), checked under the same locks, but write nothing: no stock change, no ledger
+    row, no event, and `adjustment_group` None. Only the locking read runs.
     """
     if error_policy not in ERROR_POLICIES:
         raise ValueError(f"unknown error policy {error_policy!r}")
@@ -704,16 +709,17 @@ def stock_bulk_apply(
             ],
             malformed=malformed,
         )
-    group = uuid.uuid4() if movements else None
-    _write_rows(
-        movements,
-        records={record.product_id: record for record in records.values()},
-        actor=actor,
-        reference=reference,
-        adjustment_group=group,
-        row_columns=("reason", "reason_code"),
-        row_values=written,
-    )
+    group = uuid.uuid4() if movements and not dry_run else None
+    if not dry_run:
+        _write_rows(
+            movements,
+            records={record.product_id: record for record in records.values()},
+            actor=actor,
+            reference=reference,
+            adjustment_group=group,
+            row_columns=("reason", "reason_code"),
+            row_values=written,
+        )
     for index, movement in zip(applied_at, movements, strict=True):
         record = records[items[index].sku]
         outcomes[index] = BulkOutcome(

@@ -491,3 +491,30 @@ def test_review_warns_of_a_correction_since_the_count(session, clerk, manager, c
     review = client_as(manager).get(session_url(session)).content.decode()
 
     assert "Stock was corrected by -5 since this count" in review
+
+
+def test_a_corrections_file_naming_a_counted_product_is_refused_to_its_counter(
+    session, clerk, counted, other
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from inventory.models import StockImport
+
+    client = client_as(clerk)
+    text = f"sku,quantity,adjust_by,reason_code,note,reference\n{counted.sku},,-1,damaged,,\n"
+    client.post(
+        STOCK_LIST + "import/",
+        {"file": SimpleUploadedFile("c.csv", text.encode(), content_type="text/csv")},
+    )
+    stock_import = StockImport.objects.get()
+    url = f"{STOCK_LIST}import/{stock_import.id}/"
+
+    review = client.get(url, follow=True)
+    applied = client.post(url, {"error_policy": "all_or_nothing", "reviewed": "0" * 64})
+
+    assert f"This file corrects {counted.sku}, which you are counting" in review.content.decode()
+    assert not shows_counts(review.content)
+    assert applied.status_code == 302
+    assert stock_of(counted).on_hand == ON_HAND
+    count_session_submit(session_id=session.pk, actor=clerk)
+    assert shows(client.get(url).content, ON_HAND)  # once counting ends: "7351 → 7350 (-1)"

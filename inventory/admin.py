@@ -390,3 +390,7 @@ class StockMovementAdmin(GuardedModelAdminMixin, ProductColumnsMixin, admin.Mode
         # A report may lag the primary by the replicas' delay (docs/operations.md).
         movements = movements.using(replica_alias())
         return csv_response(movement_csv_lines(movements), filename=filename)
+
+
+# Two-person approval's pages live in their own module; importing it registers them.
+from inventory import admin_approvals  # noqa: E402, F401

@@ -1,9 +1,29 @@
-"""Create the `Inventory clerks` and `Inventory managers` groups with their permissions."""
+"""Create the `Inventory clerks` and `Inventory managers` groups with their permissions.
+
+The groups as they were at this migration (later migrations grant more, e.g. 0009): a fresh
+database installs each grant when the model it names exists.
+"""
 
 from django.db import migrations
 
-from inventory.roles import GROUP_PERMISSIONS
+from inventory.roles import CLERKS, MANAGERS
 from techparts.roles import groups_operation
+
+FIRST_GROUP_PERMISSIONS = {
+    CLERKS: [
+        ("inventory", "view_stockrecord"),
+        ("inventory", "change_stockrecord"),
+        ("inventory", "correct_stock"),
+        ("catalog", "view_product"),
+    ],
+    MANAGERS: [
+        ("inventory", "view_stockrecord"),
+        ("inventory", "change_stockrecord"),
+        ("inventory", "view_stockmovement"),
+        ("inventory", "export_movements"),
+        ("catalog", "view_product"),
+    ],
+}
 
 
 class Migration(migrations.Migration):
@@ -14,4 +34,4 @@ class Migration(migrations.Migration):
         ("inventory", "0003_permissions"),
     ]
 
-    operations = [groups_operation(GROUP_PERMISSIONS)]
+    operations = [groups_operation(FIRST_GROUP_PERMISSIONS)]

@@ -143,6 +143,15 @@ class Product(models.Model):
         decimal_places=DECIMAL_PLACES,
         validators=[MinValueValidator(0)],
     )
+    # What one unit costs the store (USD), for valuing stock movements; None: unknown, which
+    # value reports show as unknown, never as 0. Each stock ledger row copies it when written.
+    unit_cost = models.DecimalField(
+        max_digits=PRICE_MAX_DIGITS,
+        decimal_places=DECIMAL_PLACES,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
     currency = models.CharField(
         max_length=3,
         choices=CURRENCY_CHOICES,

@@ -57,8 +57,13 @@ def product_create(
     warranty: str = "",
     is_active: bool = True,
     related_products: Iterable[Product] = (),
+    unit_cost: Decimal | None = None,
 ) -> Product:
-    """Validate and save a new product (ProductInvalid lists every broken rule)."""
+    """Validate and save a new product (ProductInvalid lists every broken rule).
+
+    `unit_cost` is the product's first cost (None: unknown). product_update never changes
+    it; a cost changes through its own audited service.
+    """
     product = Product(
         public_id=public_id,
         sku=sku,
@@ -70,6 +75,7 @@ def product_create(
         specifications={} if specifications is None else specifications,
         warranty=warranty,
         is_active=is_active,
+        unit_cost=unit_cost,
     )
     _validate(product)
     product.save(force_insert=True)

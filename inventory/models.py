@@ -11,6 +11,7 @@ from inventory.kinds import kind_choices
 from inventory.rules import is_available, is_low_stock
 from techparts.actors import SOURCE_ADMIN, SOURCE_API, SOURCE_SYSTEM
 from techparts.database.positions import WritingTransaction  # also read by migration 0008
+from techparts.money import DECIMAL_PLACES, PRICE_MAX_DIGITS
 
 # The most units of one product the store holds: the range the API accepts and reports, and
 # the range every stock service (and the database) keeps on-hand counts in.
@@ -102,6 +103,12 @@ class StockMovement(models.Model):
     reserved_delta = models.IntegerField()
     on_hand_after = models.PositiveIntegerField()
     reserved_after = models.PositiveIntegerField()
+    # The product's unit cost when the units moved (catalog.Product.unit_cost), so a row's
+    # value stays exact after the cost changes. Null: unknown (older rows, products without
+    # a cost); a value report counts such units as of unknown value, never as worth 0.
+    unit_cost = models.DecimalField(
+        max_digits=PRICE_MAX_DIGITS, decimal_places=DECIMAL_PLACES, null=True, blank=True
+    )
     reason = models.CharField(max_length=500, blank=True)
     reason_code = models.CharField(
         max_length=reasons.MAX_LENGTH,

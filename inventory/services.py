@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import NamedTuple, ParamSpec, TypeVar
 from uuid import UUID
 
@@ -64,6 +65,7 @@ LOCKED_RECORD_FIELDS = (
     "product__public_id",
     "product__sku",
     "product__name",
+    "product__unit_cost",
 )
 
 
@@ -136,8 +138,11 @@ _LOCK_BY_PRODUCT = CompiledValues(
 
 
 class ProductNames(NamedTuple):
+    """A locked record's product: its names for refusals, and its unit cost for the ledger."""
+
     public_id: str
     sku: str
+    unit_cost: Decimal | None
 
 
 class LockedCounts(NamedTuple):
@@ -162,12 +167,15 @@ LOCKED_COUNTS_COLUMNS = (
     "low_stock_threshold",
     "product__public_id",
     "product__sku",
+    "product__unit_cost",
 )
 
 
 def _locked_counts(row: tuple) -> LockedCounts:
-    product_id, on_hand, reserved, threshold, public_id, sku = row
-    return LockedCounts(product_id, on_hand, reserved, threshold, ProductNames(public_id, sku))
+    product_id, on_hand, reserved, threshold, public_id, sku, unit_cost = row
+    return LockedCounts(
+        product_id, on_hand, reserved, threshold, ProductNames(public_id, sku, unit_cost)
+    )
 
 
 def _lock_counts(product_ids: Iterable[int]) -> dict[int, LockedCounts]:
@@ -186,7 +194,8 @@ def _lock_counts(product_ids: Iterable[int]) -> dict[int, LockedCounts]:
 
 
 class Movement(NamedTuple):
-    """One ledger row a stock service writes: the changes and the counts they lead to."""
+    """One ledger row a stock service writes: the changes and the counts they lead to, and the
+    product's unit cost at that moment (None: unknown), so the row's value stays exact."""
 
     product_id: int
     kind: str
@@ -194,6 +203,7 @@ class Movement(NamedTuple):
     reserved_delta: int
     on_hand_after: int
     reserved_after: int
+    unit_cost: Decimal | None
 
 
 def _movement(
@@ -214,6 +224,7 @@ def _movement(
         reserved_delta,
         on_hand_after,
         record.reserved + reserved_delta,
+        record.product.unit_cost,
     )
 
 

@@ -6,6 +6,7 @@ and every product has a stock record from the start.
 """
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Unpack
 
 from django.db import transaction
@@ -25,6 +26,7 @@ def product_open(
     stock: int = 0,
     low_stock_threshold: int = 5,
     reason: str = OPENING_REASON,
+    unit_cost: Decimal | None = None,
     **fields: Unpack[ProductFields],
 ) -> Product:
     """Create a product through the catalog and open its stock record with `stock` units.
@@ -32,7 +34,7 @@ def product_open(
     The opening balance is ledgered like any other stock change; ProductInvalid or
     InvalidQuantity leaves nothing behind.
     """
-    product = product_create(**fields)
+    product = product_create(unit_cost=unit_cost, **fields)
     stock_open(
         balances={product: stock},
         actor=actor,

@@ -15,10 +15,15 @@ def migrate_to(targets: list[tuple[str, str]]) -> Apps:
     return executor.loader.project_state(targets).apps
 
 
+def migrate_to_latest() -> None:
+    """Migrate every app to its latest migration, where the current models apply."""
+    migrate_to(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
 @contextmanager
 def migrated_back_to(targets: list[tuple[str, str]]) -> Iterator[Apps]:
     """Migrate back to `targets`, yield the models of that time, then migrate to the latest."""
     try:
         yield migrate_to(targets)
     finally:
-        migrate_to(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate_to_latest()

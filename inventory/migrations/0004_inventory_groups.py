@@ -1,6 +1,6 @@
 """Create the `Inventory clerks` and `Inventory managers` groups with their permissions.
 
-The groups as they were at this migration (later migrations grant more, e.g. 0009): a fresh
+The groups as they were at this migration (later migrations grant more, e.g. 0010): a fresh
 database installs each grant when the model it names exists.
 """
 

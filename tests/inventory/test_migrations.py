@@ -96,7 +96,7 @@ def test_rows_from_before_reason_codes_read_unspecified_and_keep_their_order(pro
             actor_name="clerk",
             reference="R" * 100,
         )
-        # The ledger as it is at that migration (later ones add columns).
+        # Read as the model was then: later migrations add columns this state has not got.
         FeedMovement = migrate_to(FEED).get_model("inventory", "StockMovement")
 
         rows = list(FeedMovement.objects.filter(product_id=product.pk).order_by("id"))

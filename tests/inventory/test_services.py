@@ -2,12 +2,15 @@ from decimal import Decimal
 
 import pytest
 
+from catalog.models import Product
 from catalog.services import product_create
 from inventory.errors import InsufficientStock, InvalidQuantity, StockConflict
 from inventory.models import StockMovement, StockRecord
 from inventory.selectors import stock_mismatches
 from inventory.services import (
+    BulkItem,
     stock_adjust,
+    stock_bulk_apply,
     stock_open,
     stock_release,
     stock_reserve,
@@ -397,3 +400,23 @@ def test_balances_beyond_one_statement_are_each_opened_and_ledgered_in_order(mon
     }
     assert [stock_of(product).on_hand for product in balances] == list(balances.values())
     assert stock_mismatches() == []
+
+
+def test_every_ledger_row_records_the_unit_cost_of_its_moment():
+    product = ProductFactory(stock=10, unit_cost=Decimal("12.50"))
+    uncosted = ProductFactory(stock=10)
+    actor = Actor.system()
+
+    stock_set(product_id=product.pk, quantity=8, actor=actor, reason_code="damaged")
+    Product.objects.filter(pk=product.pk).update(unit_cost=Decimal("13.00"))
+    stock_bulk_apply(items=[BulkItem(sku=product.sku, adjust_by=2)], actor=actor)
+    stock_reserve(quantities={product.pk: 1, uncosted.pk: 1}, actor=actor, reference="ORD-1")
+
+    assert [row.unit_cost for row in ledger_of(product)] == [
+        Decimal("12.50"),  # the opening balance
+        Decimal("12.50"),
+        Decimal("13.00"),
+        Decimal("13.00"),
+    ]
+    # Unknown stays unknown: no cost is never written as 0.
+    assert [row.unit_cost for row in ledger_of(uncosted)] == [None, None]

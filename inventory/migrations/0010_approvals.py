@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('apikeys', '0002_corrections_need_approval'),
         ('catalog', '0004_product_active_by_category_index'),
-        ('inventory', '0008_reason_codes_feed_position'),
+        ('inventory', '0009_movement_unit_cost'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -256,11 +256,11 @@ class ApprovalRequestAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
         self.log_change(request, decided, f"{decided.get_status_display()}: {decided.comment}")
         if decision == APPROVE:
             text = (
-                f"{decided.public_id} approved: the change of {decided.on_hand_delta:+d} to "
+                f"Request {decided.public_id} approved: the change of {decided.on_hand_delta:+d} to "
                 f"{decided.product.sku} was applied."
             )
         else:
-            text = f"{decided.public_id} rejected: nothing was applied."
+            text = f"Request {decided.public_id} rejected: nothing was applied."
         if decided.held:
             text += f" The {decided.held} held units are available again."
         self.message_user(request, text, messages.SUCCESS)

@@ -98,7 +98,7 @@ def test_another_manager_approves_with_a_comment_and_the_ledger_points_at_it(
     response = decide(client_as(manager), approval, "_approve", comment="Photos checked")
 
     assert messages_of(response) == [
-        f"{approval.public_id} approved: the change of -25 to GPU-NV-4090-MSI-001 was applied. "
+        f"Request {approval.public_id} approved: the change of -25 to GPU-NV-4090-MSI-001 was applied. "
         "The 25 held units are available again."
     ]
     approval.refresh_from_db()
@@ -138,7 +138,7 @@ def test_reject_releases_the_held_units(policy, gpu, clerk, manager):
     response = decide(client_as(manager), approval, "_reject", comment="Count again")
 
     assert messages_of(response) == [
-        f"{approval.public_id} rejected: nothing was applied. The 25 held units are available "
+        f"Request {approval.public_id} rejected: nothing was applied. The 25 held units are available "
         "again."
     ]
     stock = stock_of(gpu)

@@ -187,14 +187,21 @@ class ApprovalRequestAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
     @admin.display(description="ledger rows")
     def ledger_rows(self, request: ApprovalRequest) -> str:
         url = reverse("admin:inventory_stockmovement_changelist")
-        rows = list(request.movements.order_by("id").values_list("id", "kind", "on_hand_delta"))
+        rows = list(
+            request.movements.order_by("id").values_list(
+                "id", "kind", "on_hand_delta", "reserved_delta"
+            )
+        )
         if not rows:
             return "-"
+        # A hold moves reserved units, a correction on-hand ones.
         return format_html(
             '<a href="{}?product={}">{}</a>',
             url,
             request.product_id,
-            ", ".join(f"#{pk} {kind} {delta:+d}" for pk, kind, delta in rows),
+            ", ".join(
+                f"#{pk} {kind} {on_hand or reserved:+d}" for pk, kind, on_hand, reserved in rows
+            ),
         )
 
     def get_urls(self):

@@ -146,6 +146,8 @@ def test_get_answers_the_state_for_its_owner_only(erp, gpu, make_api_key, manage
     assert stock_of(gpu).on_hand == 20
 
 
+# The feed and the events serve only committed transactions (on PostgreSQL).
+@pytest.mark.django_db(transaction=True)
 def test_the_decision_is_an_event_for_the_requesting_owner_and_the_change_is_in_the_feed(
     erp, gpu, client_for, manager
 ):
@@ -178,6 +180,8 @@ def test_the_decision_is_an_event_for_the_requesting_owner_and_the_change_is_in_
     assert stock_of(gpu).on_hand == 45
 
 
+# The feed and the events serve only committed transactions (on PostgreSQL).
+@pytest.mark.django_db(transaction=True)
 def test_the_approved_change_shows_in_the_owners_feed_as_its_own_row(erp, gpu, manager):
     damaged(erp)
     approval_decide(request_id=ApprovalRequest.objects.get().pk, decision=APPROVE, user=manager)

@@ -28,6 +28,8 @@ class Config:
     contention_lines: int
     csv_rows: int
     outbox_blocks: int  # alternations of 25 requests with and without the outbox statement
+    overview_rows: int  # ledger rows under the stock overview (issue 13: 200,000)
+    overview_samples: int  # timed requests of the overview page, of its CSV, of its floor
     seed: int = 1234
 
     @classmethod
@@ -49,4 +51,6 @@ class Config:
             contention_lines=_int("BENCH_CONTENTION_LINES", 5),
             csv_rows=_int("BENCH_CSV_ROWS", 20_000 if quick else 100_000),
             outbox_blocks=_int("BENCH_OUTBOX_BLOCKS", 4 if quick else 16),
+            overview_rows=_int("BENCH_OVERVIEW_ROWS", 200_000),
+            overview_samples=_int("BENCH_OVERVIEW_SAMPLES", 5 if quick else 15),
         )

@@ -78,6 +78,21 @@ def inprocess(env: dict, task: str, args: dict | None = None) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def overview_task(env: dict, task: str, args: dict) -> dict:
+    """Run bench.overview `task` in a fresh process and return its JSON answer."""
+    done = subprocess.run(
+        [PYTHON, "-m", "bench.overview", task],
+        cwd=ROOT,
+        env=env,
+        input=json.dumps(args),
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        raise RuntimeError(f"bench.overview {task} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def pg_deadlocks(env: dict) -> int:
     """Return PostgreSQL's count of deadlocks detected in this database so far."""
     code = (
@@ -355,6 +370,16 @@ def main() -> int:
             "reconcile": text,
             "reconcile_ok": ok,
         }
+        log(
+            f"stock overview: ledger up to {cfg.overview_rows} rows, page and CSV against the floor"
+        )
+        overview_task(env, "rows", {"rows": cfg.overview_rows})
+        results["overview"] = overview_task(env, "measure", {"samples": cfg.overview_samples})
+        results["overview"]["reconcile_ok"], results["overview"]["reconcile"] = reconcile(env)
+        log(
+            f"stock overview: page p50 {results['overview']['page']['p50_ms']:.0f} ms, "
+            f"floor p50 {results['overview']['floor']['p50_ms']:.0f} ms"
+        )
         log("webhooks: one db_worker delivering to a local receiver")
         done = subprocess.run(
             [PYTHON, "-m", "bench.webhooks"], cwd=ROOT, env=env, capture_output=True, text=True

@@ -18,3 +18,17 @@ class ProductInvalid(DomainError):
         ]
         subject = f"Product '{public_id}'" if public_id else "The product"
         super().__init__(f"{subject} is invalid: {details[0]}", details=details)
+
+
+class CostChangeForbidden(DomainError):
+    """Only Catalog managers and superusers may change a product's unit cost."""
+
+    code = "forbidden"
+    status_code = 403
+
+
+class CostInvalid(DomainError):
+    """The unit cost is not an amount a product can cost; nothing was changed."""
+
+    code = "validation_error"
+    status_code = 400

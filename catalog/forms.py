@@ -55,6 +55,7 @@ class ProductAdminForm(forms.ModelForm):
             "is_active",
             "price",
             "currency",
+            "unit_cost",
             "specifications",
             "warranty",
             "related_products",

@@ -1,5 +1,6 @@
 import math
 
+from django.conf import settings
 from django.core import validators
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
@@ -211,3 +212,39 @@ class Product(models.Model):
                 validate_specifications(value)
             except ValidationError as exc:
                 raise ValidationError({"specifications": exc.error_list}) from None
+
+
+class ProductCostChange(models.Model):
+    """One change of a product's unit cost: from what, to what, by whom, when.
+
+    Written only by `catalog.services.product_cost_set`, in the transaction that changes the
+    cost; never edited afterwards (the admin shows it read-only).
+    """
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="cost_changes")
+    # None: the cost was (or became) unknown.
+    old_cost = models.DecimalField(
+        max_digits=PRICE_MAX_DIGITS, decimal_places=DECIMAL_PLACES, null=True, blank=True
+    )
+    new_cost = models.DecimalField(
+        max_digits=PRICE_MAX_DIGITS, decimal_places=DECIMAL_PLACES, null=True, blank=True
+    )
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="product_cost_changes",
+    )
+    # The username as it was (or "system"), kept if the user is renamed.
+    changed_by_name = models.CharField(max_length=150)
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        verbose_name = "unit cost change"
+        indexes = [models.Index(fields=["product", "-changed_at"], name="cost_change_by_product")]
+        permissions = [("change_product_cost", "Can change a product's unit cost")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: {self.old_cost} -> {self.new_cost}"

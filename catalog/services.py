@@ -13,8 +13,10 @@ from typing import TypedDict, Unpack
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from catalog.errors import ProductInvalid
-from catalog.models import CURRENCY, Category, Product
+from catalog.errors import CostChangeForbidden, CostInvalid, ProductInvalid
+from catalog.models import CURRENCY, Category, Product, ProductCostChange
+from catalog.roles import CHANGE_COST
+from techparts.actors import SOURCE_SYSTEM, Actor
 
 SpecificationValue = str | int | float | bool
 
@@ -126,3 +128,63 @@ def product_bulk_create(*, products: Sequence[Product], batch_size: int = 2000) 
             )
         _validate(product, exclude={"category"}, validate_unique=False, validate_constraints=False)
     return Product.objects.bulk_create(products, batch_size=batch_size)
+
+
+# A unit cost is what the product's unit_cost column holds: 0 to 99,999,999.99, in cents.
+COST_PLACES = Decimal("0.01")
+COST_MAX = Decimal("99999999.99")
+
+
+def may_change_cost(actor: Actor) -> bool:
+    """Return whether `actor` may change unit costs: Catalog managers, superusers, the system."""
+    if actor.source == SOURCE_SYSTEM:
+        return True
+    user = actor.user
+    return user is not None and user.is_active and user.has_perm(CHANGE_COST)
+
+
+def _clean_cost(unit_cost: Decimal | None) -> Decimal | None:
+    if unit_cost is None:
+        return None
+    if not isinstance(unit_cost, Decimal) or not unit_cost.is_finite():
+        raise CostInvalid(f"A unit cost must be an amount such as 12.50, not {unit_cost!r}.")
+    if unit_cost < 0 or unit_cost > COST_MAX:
+        raise CostInvalid(f"A unit cost must be between 0 and {COST_MAX}, not {unit_cost}.")
+    if unit_cost != unit_cost.quantize(COST_PLACES):
+        raise CostInvalid(f"A unit cost has at most two decimals (cents), not {unit_cost}.")
+    return unit_cost.quantize(COST_PLACES)
+
+
+@transaction.atomic
+def product_cost_set(
+    *, product: Product, unit_cost: Decimal | None, actor: Actor
+) -> ProductCostChange | None:
+    """Set the product's unit cost (None: unknown) and keep the change in its cost history.
+
+    Stock movements from now on are valued at the new cost; earlier ones keep theirs. Return
+    the history row, or None when the cost is already that (nothing is written). Raise
+    CostChangeForbidden unless the actor is a Catalog manager, a superuser or the system, and
+    CostInvalid for an amount the column cannot hold; either way nothing changes.
+    """
+    if not may_change_cost(actor):
+        raise CostChangeForbidden(
+            "Only Catalog managers and superusers may change a product's unit cost."
+        )
+    unit_cost = _clean_cost(unit_cost)
+    # Under a row lock, so two managers changing one cost at once each record the cost their
+    # change replaced, and the history chains from one value to the next.
+    locked = Product.objects.select_for_update().only("id", "unit_cost").get(pk=product.pk)
+    old_cost = locked.unit_cost
+    product.unit_cost = unit_cost
+    if old_cost == unit_cost:
+        return None
+    locked.unit_cost = unit_cost
+    locked.save(update_fields=["unit_cost", "updated_at"])
+    product.updated_at = locked.updated_at
+    return ProductCostChange.objects.create(
+        product=product,
+        old_cost=old_cost,
+        new_cost=unit_cost,
+        changed_by=actor.user,
+        changed_by_name=actor.name,
+    )

@@ -19,6 +19,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from catalog.models import Product
+from inventory import admin_overview  # noqa: F401 - registers Inventory > Stock overview
+from inventory.admin_imports import StockImportAdminMixin
 from inventory.charts import stock_chart_svg
 from inventory.exports import movement_csv_lines
 from inventory.forms import StockCorrectionForm
@@ -73,7 +75,9 @@ class StockLevelFilter(admin.SimpleListFilter):
 
 
 @admin.register(StockRecord)
-class StockRecordAdmin(GuardedModelAdminMixin, ProductColumnsMixin, admin.ModelAdmin):
+class StockRecordAdmin(
+    StockImportAdminMixin, GuardedModelAdminMixin, ProductColumnsMixin, admin.ModelAdmin
+):
     list_display = [
         "product_name",
         "sku",
@@ -84,7 +88,8 @@ class StockRecordAdmin(GuardedModelAdminMixin, ProductColumnsMixin, admin.ModelA
         "low_stock_threshold",
     ]
     list_display_links = ["product_name", "sku"]
-    list_filter = [StockLevelFilter]
+    # By category too: the stock overview links to its category's low-stock records.
+    list_filter = [StockLevelFilter, ("product__category", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["product__sku", "product__name"]
     list_select_related = ["product"]
     ordering = ["product__sku"]
@@ -151,6 +156,7 @@ class StockRecordAdmin(GuardedModelAdminMixin, ProductColumnsMixin, admin.ModelA
                 wrap(self.movements_view),
                 name="inventory_stockrecord_movements",
             ),
+            *self.import_urls(),  # inventory/admin_imports.py: CSV corrections
             *super().get_urls(),
         ]
 

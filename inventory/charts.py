@@ -1,4 +1,4 @@
-"""A small server-side SVG chart of a product's stock over time (no JavaScript, no CDN)."""
+"""Small server-side SVG charts: a product's stock over time, and bar charts (no JavaScript, no CDN)."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -190,3 +190,119 @@ def _legend() -> list[SafeString]:
         )
         for index, (_attribute, name, colour, dash) in enumerate(SERIES)
     ]
+
+
+# Horizontal bar charts of the stock overview (inventory.dashboard): one row per label, one
+# bar per series in each row, the number written at the end of each bar.
+BAR_HEIGHT, BAR_GAP, ROW_GAP = 14, 2, 10
+BAR_LABEL_W, BAR_TEXT_W = 220, 190
+BAR_PLOT_W = WIDTH - BAR_LABEL_W - BAR_TEXT_W - RIGHT
+MAX_LABEL_CHARS = 34
+
+
+@dataclass(frozen=True)
+class BarSeries:
+    name: str
+    colour: str
+
+
+@dataclass(frozen=True)
+class BarRow:
+    """One label with a length per series (a number >= 0) and the text shown at each bar."""
+
+    label: str
+    lengths: tuple[float, ...]
+    texts: tuple[str, ...]
+
+
+def _short(label: str) -> str:
+    return label if len(label) <= MAX_LABEL_CHARS else label[: MAX_LABEL_CHARS - 1] + "…"
+
+
+def bar_chart_svg(
+    *, title: str, rows: Sequence[BarRow], series: Sequence[BarSeries], empty: str
+) -> SafeString:
+    """Return a horizontal bar chart: each row's bars scaled to the longest of the chart.
+
+    A bar of length 0 is drawn as a hairline, so a row whose number is unknown still shows
+    its text ("value unknown") in place. Every label and text is escaped.
+    """
+    if not rows:
+        return format_html(
+            '<svg class="bar-chart" role="img" aria-label="{}" width="{}" height="40" '
+            'viewBox="0 0 {} 40" xmlns="http://www.w3.org/2000/svg"><title>{}</title>'
+            '<text x="8" y="24" font-family="sans-serif" font-size="12" fill="#555">{}</text></svg>',
+            title,
+            WIDTH,
+            WIDTH,
+            title,
+            empty,
+        )
+    row_h = len(series) * (BAR_HEIGHT + BAR_GAP) - BAR_GAP + ROW_GAP
+    legend_h = 22 if len(series) > 1 else 0
+    height = TOP + len(rows) * row_h + legend_h
+    longest = max((length for row in rows for length in row.lengths), default=0) or 1
+    parts = [
+        format_html(
+            '<svg class="bar-chart" role="img" aria-label="{}" width="{}" height="{}" '
+            'viewBox="0 0 {} {}" xmlns="http://www.w3.org/2000/svg" '
+            'font-family="sans-serif" font-size="11"><title>{}</title>',
+            title,
+            WIDTH,
+            height,
+            WIDTH,
+            height,
+            title,
+        )
+    ]
+    for index, row in enumerate(rows):
+        y = TOP + index * row_h
+        parts.append(
+            format_html(
+                '<text class="bar-label" x="{}" y="{}" text-anchor="end" fill="#333">{}'
+                "<title>{}</title></text>",
+                BAR_LABEL_W - 8,
+                _n(y + (row_h - ROW_GAP) / 2 + 4),
+                _short(row.label),
+                row.label,
+            )
+        )
+        for number, (one, length, text) in enumerate(
+            zip(series, row.lengths, row.texts, strict=True)
+        ):
+            bar_y = y + number * (BAR_HEIGHT + BAR_GAP)
+            width = max(BAR_PLOT_W * max(length, 0) / longest, 1)
+            parts.append(
+                format_html(
+                    '<rect class="bar" x="{}" y="{}" width="{}" height="{}" fill="{}">'
+                    "<title>{}: {}, {}</title></rect>"
+                    '<text class="bar-value" x="{}" y="{}" fill="#333">{}</text>',
+                    BAR_LABEL_W,
+                    bar_y,
+                    _n(width),
+                    BAR_HEIGHT,
+                    one.colour,
+                    row.label,
+                    one.name,
+                    text,
+                    _n(BAR_LABEL_W + width + 6),
+                    bar_y + BAR_HEIGHT - 3,
+                    text,
+                )
+            )
+    if legend_h:
+        legend_y = height - 8
+        parts += [
+            format_html(
+                '<rect x="{}" y="{}" width="12" height="12" fill="{}"/><text x="{}" y="{}">{}</text>',
+                BAR_LABEL_W + index * 140,
+                legend_y - 10,
+                one.colour,
+                BAR_LABEL_W + index * 140 + 18,
+                legend_y,
+                one.name,
+            )
+            for index, one in enumerate(series)
+        ]
+    parts.append(mark_safe("</svg>"))
+    return mark_safe("".join(parts))  # noqa: S308 - every part above is escaped by format_html

@@ -58,3 +58,11 @@ class BulkRejected(DomainError):
             details=[f"items[{item['index']}]: {item['message']}" for item in failed],
             failed_items=failed,
         )
+
+
+class CorrectionsFileRefused(DomainError):
+    """An uploaded corrections file cannot be read as a whole (inventory.imports); nothing
+    was kept. The message says what is wrong with the file in plain words."""
+
+    code = "validation_error"
+    status_code = 400

@@ -349,3 +349,43 @@ class ApprovalRequest(models.Model):
         if self.status != self.Status.APPROVED:
             return None
         return self.movements.exclude(kind__in=HOLD_KINDS).first()
+
+class StockImport(models.Model):
+    """A corrections file (CSV) uploaded in the admin, kept between its review and its apply.
+
+    The apply runs exactly this content, once (`applied_at`), for its uploader only; rows older
+    than `inventory.imports.IMPORT_TTL` are deleted at the next upload. The ledger rows an apply
+    writes carry `adjustment_group`, and the outcomes it showed are kept in `outcomes`.
+    """
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    filename = models.CharField(max_length=255)
+    content = models.TextField(help_text="The file as uploaded, decoded from UTF-8.")
+    created_at = models.DateTimeField(db_index=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    error_policy = models.CharField(max_length=32, blank=True)
+    adjustment_group = models.UUIDField(null=True, blank=True)
+    outcomes = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        verbose_name = "stock corrections file"
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class StockOverview(StockMovement):
+    """The admin's stock overview page (inventory.admin_overview): no rows of its own.
+
+    A proxy of the ledger so that the page has its own place in the admin index and its own
+    permission, `inventory.view_stockoverview` (Inventory managers).
+    """
+
+    class Meta:
+        proxy = True
+        verbose_name = "stock overview"
+        verbose_name_plural = "stock overview"
+        default_permissions = ("view",)

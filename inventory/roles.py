@@ -2,14 +2,14 @@
 
 GROUP_PERMISSIONS is what each group holds now: tests and set-up code install it
 (techparts.roles.ensure_groups). Migrations install what existed at their time: 0004 the first
-groups (its own copy), 0010 the approval grants (APPROVAL_PERMISSIONS), so a fresh database
+groups (its own copy), 0012 the approval grants (APPROVAL_PERMISSIONS), so a fresh database
 never asks for a permission whose model a later migration creates.
 """
 
 CLERKS = "Inventory clerks"
 MANAGERS = "Inventory managers"
 
-# Two-person approval (migration 0010, inventory.approvals): clerks follow their own requests;
+# Two-person approval (migration 0012, inventory.approvals): clerks follow their own requests;
 # managers approve or reject others' and set the policy's thresholds.
 APPROVAL_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
     CLERKS: [("inventory", "view_approvalrequest")],
@@ -35,6 +35,7 @@ GROUP_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("inventory", "change_stockrecord"),
         ("inventory", "view_stockmovement"),
         ("inventory", "export_movements"),
+        ("inventory", "view_stockoverview"),
         ("catalog", "view_product"),
         *APPROVAL_PERMISSIONS[MANAGERS],
     ],

@@ -722,6 +722,7 @@ def stock_bulk_apply(
     reference: str = "",
     error_policy: str = ALL_OR_NOTHING,
     approvals: bool = True,
+    dry_run: bool = False,
 ) -> BulkResult:
     """Set or adjust the on-hand count of many SKUs in one transaction, each as stock_set would.
 
@@ -736,6 +737,12 @@ def stock_bulk_apply(
     but waits in a new approval request (outcome `pending_approval`, which does not fail
     `all_or_nothing`), its decrease's units held in the same adjustment group. `approvals=False`
     skips the rules, for changes already approved elsewhere (a reviewed cycle count).
+
+    `dry_run`: answer exactly what this call would answer now (the same outcomes, or the same
+    BulkRejected), checked under the same locks, but write nothing: no stock change, no ledger
+    row, no event, no approval request (an item that would wait is reported `pending_approval`
+    without a request id), and `adjustment_group` None. Only the locking read runs (and the
+    approval policy's, for an actor subject to it).
     """
     if error_policy not in ERROR_POLICIES:
         raise ValueError(f"unknown error policy {error_policy!r}")
@@ -799,11 +806,12 @@ def stock_bulk_apply(
             ],
             malformed=malformed,
         )
-    group = uuid.uuid4() if movements or waiting else None
+    group = uuid.uuid4() if (movements or waiting) and not dry_run else None
     columns: tuple[str, ...] = ("reason", "reason_code")
-    requests = []
+    requests: list = [None] * len(waiting)  # a dry run opens none
     by_product = {record.product_id: record for record in records.values()}
-    if waiting:
+    applied = movements
+    if waiting and not dry_run:
         requests = rules.requests_open(
             changes=[
                 PendingChange(movement, code, items[index].reason, crossed)
@@ -815,25 +823,34 @@ def stock_bulk_apply(
         # Each decrease's units held, in the same statements as the applied rows.
         columns = (*columns, "approval_request_id")
         written = [(*values, None) for values in written]
-        applied = movements
         movements = [*movements]
         for request in requests:
             if request.held:
                 movements.append(_hold(by_product[request.product_id], units=request.held))
                 written.append((hold_reason(request.public_id), reasons.APPROVAL, request.pk))
-    else:
-        applied = movements
-    _write_rows(
-        movements,
-        records=by_product,
-        actor=actor,
-        reference=reference,
-        adjustment_group=group,
-        row_columns=columns,
-        row_values=written,
-    )
+    if not dry_run:
+        _write_rows(
+            movements,
+            records=by_product,
+            actor=actor,
+            reference=reference,
+            adjustment_group=group,
+            row_columns=columns,
+            row_values=written,
+        )
     for (index, movement, _code, crossed), request in zip(waiting, requests, strict=True):
         record = records[items[index].sku]
+        held = max(-movement.on_hand_delta, 0)
+        if request is None:
+            message = (
+                f"Needs approval: {crossed}. Applied, the change of {movement.on_hand_delta:+d} "
+                "waits for another person's approval (a decrease's units held meanwhile)."
+            )
+        else:
+            message = (
+                f"Waits for approval: {crossed}. The change of {movement.on_hand_delta:+d} "
+                f"is applied once another person approves {request.public_id}."
+            )
         outcomes[index] = BulkOutcome(
             index=index,
             sku=items[index].sku,
@@ -842,11 +859,10 @@ def stock_bulk_apply(
             quantity=record.on_hand,
             previous_quantity=record.on_hand,
             change=0,
-            reserved=record.reserved + request.held,
-            available=record.available - request.held,
-            message=f"Waits for approval: {crossed}. The change of {movement.on_hand_delta:+d} "
-            f"is applied once another person approves {request.public_id}.",
-            approval_request=request.public_id,
+            reserved=record.reserved + (0 if request is None else held),
+            available=record.available - (0 if request is None else held),
+            message=message,
+            approval_request=None if request is None else request.public_id,
         )
     for index, movement in zip(applied_at, applied, strict=True):
         record = records[items[index].sku]

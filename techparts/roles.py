@@ -20,22 +20,18 @@ def ensure_groups(group_model, permission_model, groups: Groups) -> None:
         group.permissions.set(permissions)
 
 
-def _create_permissions(apps) -> None:
-    from django.contrib.auth.management import create_permissions
-
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0)
-        app_config.models_module = None
-
-
 def install_groups(apps, groups: Groups) -> None:
     """For data migrations: create the permissions now, then the groups that hold them.
 
     Django creates permissions after all migrations (post_migrate), too late for a group
     made by a migration, custom permissions included.
     """
-    _create_permissions(apps)
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, verbosity=0)
+        app_config.models_module = None
     ensure_groups(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), groups)
 
 
@@ -51,32 +47,38 @@ def groups_operation(groups: Groups) -> migrations.RunPython:
     return migrations.RunPython(create, remove)
 
 
-def grants_operation(grants: Groups) -> migrations.RunPython:
-    """Return the data-migration operation that adds permissions to existing groups (and takes
-    them away on reverse), leaving the groups' other permissions as they are.
+def permissions_grant_operation(grants: Groups) -> migrations.RunPython:
+    """Return the data-migration operation that adds permissions to existing groups.
 
-    A migration that adds a model gives its permissions to the roles with this, listing them
-    as they are at that migration: an earlier migration's groups are not changed by it, so
-    every migration keeps installing what existed at its time.
+    For a permission that comes after the migration that made the group: forwards, it is
+    created (with every other pending one) and added to each group; backwards, taken away.
     """
 
     def grant(apps, schema_editor):
-        _create_permissions(apps)
-        _change_grants(apps, grants, add=True)
+        from django.contrib.auth.management import create_permissions
+
+        for app_config in apps.get_app_configs():
+            app_config.models_module = True
+            create_permissions(app_config, verbosity=0)
+            app_config.models_module = None
+        group_model = apps.get_model("auth", "Group")
+        permission_model = apps.get_model("auth", "Permission")
+        for name, wanted in grants.items():
+            group, _ = group_model.objects.get_or_create(name=name)
+            group.permissions.add(*_permissions(permission_model, wanted))
 
     def revoke(apps, schema_editor):
-        _change_grants(apps, grants, add=False)
+        group_model = apps.get_model("auth", "Group")
+        permission_model = apps.get_model("auth", "Permission")
+        for name, wanted in grants.items():
+            for group in group_model.objects.filter(name=name):
+                group.permissions.remove(*_permissions(permission_model, wanted))
 
     return migrations.RunPython(grant, revoke)
 
 
-def _change_grants(apps, grants: Groups, *, add: bool) -> None:
-    group_model = apps.get_model("auth", "Group")
-    permission_model = apps.get_model("auth", "Permission")
-    for name, wanted in grants.items():
-        group, _ = group_model.objects.get_or_create(name=name)
-        permissions = [
-            permission_model.objects.get(content_type__app_label=app_label, codename=codename)
-            for app_label, codename in wanted
-        ]
-        (group.permissions.add if add else group.permissions.remove)(*permissions)
+def _permissions(permission_model, wanted: list[tuple[str, str]]) -> list:
+    return [
+        permission_model.objects.get(content_type__app_label=app_label, codename=codename)
+        for app_label, codename in wanted
+    ]

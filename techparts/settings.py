@@ -8,6 +8,7 @@ import os
 import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -226,6 +227,15 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+# The store's own time zone: where its days begin and end for reports such as the stock
+# overview ("today", "last month"). Times are stored and shown in UTC either way.
+STORE_TIME_ZONE = os.environ.get("STORE_TIME_ZONE") or "UTC"
+try:
+    ZoneInfo(STORE_TIME_ZONE)
+except (ValueError, ZoneInfoNotFoundError) as _exc:
+    raise ImproperlyConfigured(
+        f"STORE_TIME_ZONE must be an IANA time zone such as Europe/Berlin, got {STORE_TIME_ZONE!r}"
+    ) from _exc
 USE_I18N = True
 USE_TZ = True
 

@@ -1,22 +1,21 @@
 """Create the `Inventory clerks` and `Inventory managers` groups with their permissions.
 
-The groups as they were at this migration (later migrations grant more, e.g. 0010): a fresh
-database installs each grant when the model it names exists.
+The groups as they were made here; permissions added later come with their own migration
+(inventory.roles holds the current ones), since this one runs before their models exist.
 """
 
 from django.db import migrations
 
-from inventory.roles import CLERKS, MANAGERS
 from techparts.roles import groups_operation
 
-FIRST_GROUP_PERMISSIONS = {
-    CLERKS: [
+GROUP_PERMISSIONS = {
+    "Inventory clerks": [
         ("inventory", "view_stockrecord"),
         ("inventory", "change_stockrecord"),
         ("inventory", "correct_stock"),
         ("catalog", "view_product"),
     ],
-    MANAGERS: [
+    "Inventory managers": [
         ("inventory", "view_stockrecord"),
         ("inventory", "change_stockrecord"),
         ("inventory", "view_stockmovement"),
@@ -34,4 +33,4 @@ class Migration(migrations.Migration):
         ("inventory", "0003_permissions"),
     ]
 
-    operations = [groups_operation(FIRST_GROUP_PERMISSIONS)]
+    operations = [groups_operation(GROUP_PERMISSIONS)]

@@ -58,3 +58,27 @@ def test_the_bulk_ratio_reads_met_within_eighty_patch_round_trips():
 
     assert "bulk per item / PATCH round trip: **0.0400** (1/25; target <= 1/25: met)" in met
     assert "target <= 1/25: NOT MET" in missed
+
+
+def _overview(page_ms: float) -> dict:
+    return {
+        "page": {"p50_ms": page_ms, "max_ms": page_ms + 50, "samples": 15, "queries": 8},
+        "csv": {"p50_ms": 300.0, "max_ms": 320.0, "samples": 15},
+        "floor": {"p50_ms": 250.0, "max_ms": 260.0, "samples": 15, "queries": 4},
+        "ledger_rows": 200000,
+        "rows_in_period": 194000,
+        "products": 10000,
+        "period": "30d",
+        "csv_chart": "top-loss",
+        "reconcile": "OK",
+        "reconcile_ok": True,
+    }
+
+
+def test_the_stock_overview_reads_met_under_a_second_with_its_ratio_to_the_floor():
+    met = build({**_results(detail_rps=60.0), "overview": _overview(500.0)})
+    missed = build({**_results(detail_rps=60.0), "overview": _overview(1000.0)})
+
+    assert "| overview page | 500 | 550 | 8 | 250 | 2.00x | met |" in met
+    assert "| CSV `top-loss` | 300 | 320 |  | 250 | 1.20x | met |" in met
+    assert "| overview page | 1000 | 1050 | 8 | 250 | 4.00x | NOT MET |" in missed

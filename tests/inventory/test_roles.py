@@ -30,6 +30,7 @@ def test_migration_creates_the_manager_group_with_history_and_export_rights():
         "inventory.change_stockrecord",
         "inventory.view_stockmovement",
         "inventory.export_movements",
+        "inventory.view_stockoverview",
         "catalog.view_product",
         "inventory.view_approvalrequest",
         "inventory.approve_correction",

@@ -22,6 +22,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
 from django.utils import timezone
 
+from catalog.roles import GROUP_PERMISSIONS as CATALOG_ROLES
 from inventory.roles import GROUP_PERMISSIONS as INVENTORY_ROLES
 from orders.roles import GROUP_PERMISSIONS as ORDER_ROLES
 from orders.services import OrderItem, ShippingAddress, order_create
@@ -40,7 +41,7 @@ from webhooks.roles import GROUP_PERMISSIONS as WEBHOOK_ROLES
 
 pytestmark = pytest.mark.django_db
 
-ROLES = ["superuser", *INVENTORY_ROLES, *ORDER_ROLES, *WEBHOOK_ROLES]
+ROLES = ["superuser", *INVENTORY_ROLES, *ORDER_ROLES, *WEBHOOK_ROLES, *CATALOG_ROLES]
 # Already URL-encoded: they go into paths and query strings as they are.
 HOSTILE_IDS = ["abc", "%C2%B2", "0", "-1", "99999999999999999999", "%00", "1%00"]
 HOSTILE_VALUES = [
@@ -115,6 +116,8 @@ def list_parameters(model_admin: admin.ModelAdmin, user) -> list[str]:
     names = [name for spec in changelist.filter_specs for name in spec.expected_parameters()]
     if model_admin.date_hierarchy:
         names += [f"{model_admin.date_hierarchy}__{part}" for part in ("year", "month", "day")]
+    # A page of its own (the stock overview) names the parameters its form reads.
+    names += getattr(model_admin, "query_parameters", ())
     return [*names, *CHANGELIST_PARAMETERS]
 
 
@@ -128,6 +131,7 @@ def valid_values(url: AdminUrl) -> dict[str, str]:
         "content_type_id": str(ContentType.objects.get_for_model(model).pk),
         "app_label": model._meta.app_label,
         "url": "no-such-page/",
+        "chart": "loss",  # the stock overview's CSV of one chart
     }
 
 
@@ -248,6 +252,8 @@ def assert_the_crawl_covers_every_role_and_every_kind_of_admin_url() -> None:
         "/admin/inventory/stockrecord/{object_id}/correct/",
         "/admin/inventory/stockrecord/{object_id}/movements/",
         "/admin/inventory/stockmovement/export/",
+        "/admin/inventory/stockoverview/",
+        "/admin/inventory/stockoverview/csv/{chart}/",
         "/admin/webhooks/webhookendpoint/{object_id}/redeliver/",
         "/admin/webhooks/delivery/",
         "/admin/orders/order/",

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
 
-from techparts.roles import grants_operation
+from techparts.roles import permissions_grant_operation
 
 # The grants as they are at this migration (inventory.roles.APPROVAL_PERMISSIONS).
 APPROVAL_GRANTS = {
@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('apikeys', '0002_corrections_need_approval'),
         ('catalog', '0004_product_active_by_category_index'),
-        ('inventory', '0009_movement_unit_cost'),
+        ('inventory', '0011_stock_import'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -101,5 +101,5 @@ class Migration(migrations.Migration):
             model_name='approvalrequest',
             constraint=models.CheckConstraint(condition=models.Q(models.Q(('decided_at__isnull', True), ('decided_by__isnull', True), ('status', 'pending')), models.Q(models.Q(('status', 'pending'), _negated=True), ('decided_at__isnull', False)), _connector='OR'), name='approval_request_decided_when_not_pending'),
         ),
-        grants_operation(APPROVAL_GRANTS),
+        permissions_grant_operation(APPROVAL_GRANTS),
     ]

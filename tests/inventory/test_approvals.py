@@ -437,3 +437,21 @@ def test_bulk_with_approvals_off_applies_reviewed_lines_at_once(policy_20_units,
     assert [item.outcome for item in result.outcomes] == ["applied", "applied"]
     assert not ApprovalRequest.objects.exists()
     assert counts(products[0]) == (70, 0, 70)
+
+
+def test_bulk_dry_run_reports_pending_approval_and_opens_nothing(policy_20_units, clerk):
+    products = [ProductFactory(stock=100), ProductFactory(stock=100)]
+    rows_before = StockMovement.objects.count()
+
+    result = bulk(products, Actor.staff(clerk), dry_run=True)
+
+    waiting, applied = result.outcomes
+    assert (waiting.outcome, waiting.approval_request, waiting.reserved) == (
+        PENDING_APPROVAL,
+        None,
+        0,
+    )
+    assert waiting.message.startswith("Needs approval: 30 units is at least the 20-unit limit")
+    assert applied.outcome == "applied" and result.adjustment_group is None
+    assert not ApprovalRequest.objects.exists()
+    assert StockMovement.objects.count() == rows_before and counts(products[0]) == (100, 0, 100)

@@ -20,6 +20,7 @@ def test_migration_creates_the_clerk_group_with_correction_rights():
         "inventory.change_stockrecord",
         "inventory.correct_stock",
         "catalog.view_product",
+        "inventory.view_approvalrequest",  # their own requests' state
     }
 
 
@@ -31,6 +32,10 @@ def test_migration_creates_the_manager_group_with_history_and_export_rights():
         "inventory.export_movements",
         "inventory.view_stockoverview",
         "catalog.view_product",
+        "inventory.view_approvalrequest",
+        "inventory.approve_correction",
+        "inventory.view_approvalpolicy",
+        "inventory.change_approvalpolicy",
     }
 
 

@@ -1,5 +1,6 @@
 """Two-person approval in the admin, in a real browser: a clerk's large damaged correction waits,
-the requester cannot decide their own request, another manager approves it."""
+the requester cannot decide their own request, another manager approves it, and the stock
+overview counts its loss at the unit cost of its moment."""
 
 from decimal import Decimal
 
@@ -98,3 +99,14 @@ def test_a_clerks_large_damaged_correction_waits_and_another_manager_approves_it
     )
     own.refresh_from_db()
     assert own.status == "pending"
+
+    # The approved write-off is a loss on the overview, valued at the card's cost; the lead's
+    # request still waits, so its held units are no loss (yet).
+    page.goto(f"{live_server.url}/admin/")
+    page.get_by_role("link", name="Stock overview").click()
+    page.get_by_label("Period").select_option(label="Today")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#total-loss")).to_have_text("30 units · $27,000.00")
+    expect(page.locator("tr.loss-row").filter(has_text="Damaged")).to_contain_text("$27,000.00")
+    expect(page.locator("tr.top-loss-row").first).to_contain_text("GPU-NV-4090-MSI-001")
+    screenshot(page, "approval-loss-on-overview.png")

@@ -61,7 +61,8 @@ class DecisionForm(forms.Form):
         required=False,
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
-        help_text="Why (kept with the decision, for the back office only).",
+        help_text="Why: kept with the decision and shown to the requester (for an API key's "
+        "request, its integrator reads it in the API and the decision event).",
     )
 
 

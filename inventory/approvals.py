@@ -288,7 +288,11 @@ def _record_decision_event(request: ApprovalRequest, *, ledger_id: int | None) -
                 type=types.INVENTORY_APPROVAL_DECIDED,
                 subject=f"sku:{request.product.sku}",
                 data=approval_event_data(request, ledger_id=ledger_id),
-                private={"reason": request.reason, "reference": request.reference},
+                private={
+                    "reason": request.reason,
+                    "reference": request.reference,
+                    "comment": request.comment,
+                },
                 audience_owner=request.actor_name,
             )
         ],
@@ -298,7 +302,8 @@ def _record_decision_event(request: ApprovalRequest, *, ledger_id: int | None) -
 
 
 def approval_event_data(request: ApprovalRequest, *, ledger_id: int | None) -> dict:
-    """The public part of `inventory.approval_decided` (the comment is staff's, never sent)."""
+    """The public part of `inventory.approval_decided`; the requester's own text (reason,
+    reference, the manager's comment to them) goes in the event's private part."""
     return {
         "approval_request_id": request.public_id,
         "sku": request.product.sku,

@@ -350,6 +350,7 @@ class ApprovalRequest(models.Model):
             return None
         return self.movements.exclude(kind__in=HOLD_KINDS).first()
 
+
 class StockImport(models.Model):
     """A corrections file (CSV) uploaded in the admin, kept between its review and its apply.
 

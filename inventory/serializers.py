@@ -596,7 +596,7 @@ class BulkResultOutputSerializer(serializers.Serializer):
 def approval_request_body(approval: ApprovalRequest, *, request: Request) -> dict:
     """Return a request as its owner's key reads it (ApprovalRequestOutputSerializer).
 
-    The manager's comment is staff's note and stays in the back office.
+    The deciding manager's comment is written for the requester (the admin says so).
     """
     applied = approval.applied_movement
     return {
@@ -613,6 +613,7 @@ def approval_request_body(approval: ApprovalRequest, *, request: Request) -> dic
         "thresholds": approval.threshold,
         "created_at": datetime_text(approval.created_at),
         "decided_at": datetime_text(approval.decided_at) if approval.decided_at else None,
+        "comment": approval.comment,
         "ledger_id": applied.pk if applied else None,
         "links": {
             "self": reverse("inventory-approval", args=[approval.public_id], request=request),
@@ -650,6 +651,10 @@ class ApprovalRequestOutputSerializer(serializers.Serializer):
     thresholds = serializers.CharField(help_text="Which approval thresholds the change crossed.")
     created_at = serializers.DateTimeField()
     decided_at = serializers.DateTimeField(allow_null=True)
+    comment = serializers.CharField(
+        help_text="The deciding manager's comment for you (why it was rejected, say); empty "
+        "while pending or when none was given."
+    )
     ledger_id = serializers.IntegerField(
         allow_null=True,
         help_text="The ledger row of the applied change (also in the change feed); null unless "

@@ -328,7 +328,7 @@ def test_an_api_keys_decided_request_is_an_event_for_its_owner_only(
     request = damaged_by(product, Actor.api(key)).approval_request
     events_before = Event.objects.count()
 
-    approval_decide(request_id=request.pk, decision=APPROVE, user=manager, comment="staff only")
+    approval_decide(request_id=request.pk, decision=APPROVE, user=manager, comment="Photos checked")
 
     event = Event.objects.get(type="inventory.approval_decided")
     applied = ledger_of(product)[-1]
@@ -345,8 +345,9 @@ def test_an_api_keys_decided_request_is_an_event_for_its_owner_only(
         "change": -20,
         "ledger_id": applied.pk,
     }
-    assert event.private == {"reason": "", "reference": ""}
-    assert "staff only" not in str(event.data)
+    # The requester's own text, the manager's comment to them included, is the private part:
+    # only the origin owner (the requester) reads it.
+    assert event.private == {"reason": "", "reference": "", "comment": "Photos checked"}
     # The unhold and the correction bring their own inventory.* events, in the same transaction.
     assert Event.objects.count() > events_before + 1
 

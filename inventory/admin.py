@@ -26,7 +26,7 @@ from inventory.charts import stock_chart_svg
 from inventory.counts import not_counted_condition
 from inventory.exports import movement_csv_lines
 from inventory.forms import StockCorrectionForm
-from inventory.models import StockMovement, StockRecord
+from inventory.models import ApprovalRequest, StockMovement, StockRecord
 from inventory.rules import available_expression, low_stock_condition
 from inventory.selectors import movement_list, stock_history_points
 from inventory.services import stock_threshold_set
@@ -299,6 +299,8 @@ class StockRecordAdmin(
                 except DomainError as exc:
                     form = self._refreshed_form(request, exc)
                 else:
+                    if result.approval_request is not None:
+                        return self._waits_for_approval(request, result.approval_request)
                     self.message_user(
                         request,
                         f"Stock of {record.product.sku} corrected: on hand "
@@ -313,6 +315,21 @@ class StockRecordAdmin(
             "form": form,
         }
         return TemplateResponse(request, "admin/inventory/stockrecord/correct.html", context)
+
+    def _waits_for_approval(self, request: HttpRequest, approval: ApprovalRequest):
+        held = (
+            f" Its {approval.held} units are held out of available stock meanwhile."
+            if approval.held
+            else ""
+        )
+        self.message_user(
+            request,
+            f"This correction ({approval.on_hand_delta:+d}) needs a second person's approval: "
+            f"{approval.threshold}. It waits as {approval.public_id}; nothing was applied yet."
+            f"{held}",
+            messages.WARNING,
+        )
+        return redirect("admin:inventory_approvalrequest_change", approval.pk)
 
     def _refreshed_form(self, request: HttpRequest, exc: DomainError) -> StockCorrectionForm:
         # The services refused against the current stock: show it, keep the clerk's input.
@@ -506,3 +523,7 @@ class StockMovementAdmin(GuardedModelAdminMixin, ProductColumnsMixin, admin.Mode
         # A report may lag the primary by the replicas' delay (docs/operations.md).
         movements = movements.using(replica_alias())
         return csv_response(movement_csv_lines(movements), filename=filename)
+
+
+# Two-person approval's pages live in their own module; importing it registers them.
+from inventory import admin_approvals  # noqa: E402, F401

@@ -25,11 +25,13 @@ from django.utils import timezone
 
 from catalog.models import Category, Product
 from inventory import reasons
+from inventory.approvals import APPROVE_PERMISSION, approval_needed, approval_policy
 from inventory.errors import BulkRejected, InvalidQuantity
 from inventory.kinds import SETTING_KINDS
 from inventory.models import (
     MAX_COUNT_LINES,
     MAX_ON_HAND,
+    ApprovalPolicy,
     CountLine,
     CountSession,
     StockMovement,
@@ -46,7 +48,7 @@ if TYPE_CHECKING:
 
 MANAGE_COUNTS = "inventory.manage_counts"
 COUNT_STOCK = "inventory.count_stock"
-APPROVE_CORRECTION = "inventory.approve_correction"
+APPROVE_CORRECTION = APPROVE_PERMISSION  # two-person approval (inventory.approvals)
 
 State = CountSession.State
 # A product is in at most one of these at a time: two unfinished counts of one product would
@@ -395,9 +397,18 @@ def blind_product_ids(user: AbstractBaseUser | None) -> frozenset[int]:
 # Review
 
 
-def _approval_reason(*, line: CountLine, unit_cost: Decimal | None) -> str | None:
-    """Return the approval thresholds the line's variance crosses, in words; None: none."""
-    return None
+def _approval_reason(
+    *, line: CountLine, unit_cost: Decimal | None, policy: ApprovalPolicy
+) -> str | None:
+    """Return the approval thresholds the line's variance crosses, in words; None: none.
+
+    Judged as a correction made at count time: the variance against the on-hand then.
+    """
+    if not line.variance:
+        return None
+    return approval_needed(
+        on_hand=line.on_hand_at_count, delta=line.variance, unit_cost=unit_cost, policy=policy
+    )
 
 
 @dataclass(frozen=True)
@@ -476,6 +487,7 @@ def count_review(*, session: CountSession) -> CountReview:
         .annotate(corrected_since=corrected_since)
         .order_by("product__sku")
     )
+    policy = approval_policy()
     return CountReview(
         session=session,
         lines=[
@@ -483,7 +495,7 @@ def count_review(*, session: CountSession) -> CountReview:
                 line=line,
                 unit_cost=line.product.unit_cost,
                 approval=(
-                    _approval_reason(line=line, unit_cost=line.product.unit_cost)
+                    _approval_reason(line=line, unit_cost=line.product.unit_cost, policy=policy)
                     if line.is_counted
                     else None
                 ),
@@ -518,7 +530,8 @@ def count_line_approve(
         raise CountForbidden(
             f"You counted {line.product.sku}: another person must approve its variance."
         )
-    if _approval_reason(line=line, unit_cost=line.product.unit_cost) is None:
+    reason = _approval_reason(line=line, unit_cost=line.product.unit_cost, policy=approval_policy())
+    if reason is None:
         raise Conflict(f"The variance of {line.product.sku} needs no approval.")
     line.approved_by = actor
     line.approved_at = now or timezone.now()
@@ -567,9 +580,10 @@ def count_session_post(
             f"No line of cycle count #{session.pk} was counted; reopen it to count, or cancel it."
         )
     if review.waiting:
+        waiting = len(review.waiting)
         raise Conflict(
-            f"{len(review.waiting)} lines need approval before cycle count #{session.pk} "
-            "can be posted. Nothing was posted.",
+            f"{waiting} line{' needs' if waiting == 1 else 's need'} approval before cycle "
+            f"count #{session.pk} can be posted. Nothing was posted.",
             details=[f"{r.line.product.sku}: {r.approval}" for r in review.waiting],
         )
     adjusted = [line for line in counted if line.variance]
@@ -590,6 +604,9 @@ def count_session_post(
                 actor=Actor.staff(actor),
                 reference=session.reference,
                 error_policy=ALL_OR_NOTHING,
+                # Lines over the thresholds were approved in review (count_line_approve):
+                # posting opens no approval requests of its own.
+                approvals=False,
             )
         except BulkRejected as exc:
             failed = exc.extra["failed_items"]

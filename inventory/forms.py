@@ -79,10 +79,15 @@ class StockCorrectionForm(forms.Form):
         return data
 
     def save(self, *, actor: Actor) -> StockChange:
-        """Apply the correction through the stock services (which may refuse it)."""
+        """Apply the correction through the stock services (which may refuse it).
+
+        A correction over a threshold of two-person approval is not applied: the answer
+        carries the pending request (`approval_request`), a decrease's units held meanwhile.
+        """
         common = {
             "product_id": self.record.product_id,
             "actor": actor,
+            "approvals": True,
             # The code has its own ledger column; the note is the free reason text.
             "reason": self.cleaned_data["note"].strip(),
             "reason_code": self.cleaned_data["reason_code"],

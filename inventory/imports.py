@@ -20,7 +20,7 @@ import json
 import re
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -394,7 +394,7 @@ def stock_import_create(*, user: AbstractBaseUser, filename: str, data: bytes) -
     """
     parsed = corrections_csv_read(data=data)
     now = timezone.now()
-    StockImport.objects.filter(created_at__lt=now - IMPORT_TTL).delete()
+    stock_import_prune(now=now)
     return StockImport.objects.create(
         id=uuid.uuid4(),
         uploaded_by=user,
@@ -402,6 +402,16 @@ def stock_import_create(*, user: AbstractBaseUser, filename: str, data: bytes) -
         content=parsed.text,
         created_at=now,
     )
+
+
+def stock_import_prune(*, now: datetime) -> int:
+    """Delete uploads older than IMPORT_TTL at `now`, applied or not; return how many.
+
+    Run by the task sweeper (inventory.hooks) and at every upload, so an unused file leaves
+    the database within a sweep of expiring even when nobody uploads again.
+    """
+    deleted, _ = StockImport.objects.filter(created_at__lt=now - IMPORT_TTL).delete()
+    return deleted
 
 
 def stock_import_get(*, import_id: UUID, user: AbstractBaseUser) -> StockImport:

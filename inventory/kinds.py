@@ -152,6 +152,16 @@ KINDS = (
         on_hand_sign=-1,
         reserved_sign=-1,
     ),
+    # A decrease waiting for approval (inventory.approvals) keeps its units out of available
+    # stock: they count as reserved until the decision releases them.
+    MovementKind("hold", "Hold", Effect.MOVE_UNITS, (within_available,), reserved_sign=+1),
+    MovementKind(
+        "unhold",
+        "Hold released",
+        Effect.MOVE_UNITS,
+        (within_reserved("release from a hold"),),
+        reserved_sign=-1,
+    ),
 )
 BY_VALUE = {kind.value: kind for kind in KINDS}
 # The kinds a caller may set on-hand with (stock_set, the API's `type`, the correction form).

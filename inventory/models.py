@@ -1,4 +1,7 @@
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
@@ -137,6 +140,14 @@ class StockMovement(models.Model):
         related_name="stock_movements",
     )
     actor_name = models.CharField(max_length=150, db_index=True)
+    # The approval request this row belongs to: its hold, the hold's release, the applied change.
+    approval_request = models.ForeignKey(
+        "ApprovalRequest",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="movements",
+    )
     # Indexed with the id in the default order (Meta.indexes): the export and the change list
     # read the ledger newest first, which the index serves without sorting every row.
     created_at = models.DateTimeField(auto_now_add=True)
@@ -184,6 +195,206 @@ class StockMovement(models.Model):
     @property
     def available_after(self) -> int:
         return is_available(self.on_hand_after, self.reserved_after)
+
+
+class ApprovalPolicy(models.Model):
+    """When a stock correction needs a second person's approval (one row, edited in the admin).
+
+    A correction needs approval when it crosses any threshold that is set: its absolute change
+    is at least `min_units`, its value (units × the product's unit cost) at least `min_value`,
+    or it is at least `min_percent` of the on-hand count before it. Each left empty is off.
+    Read through `inventory.approvals.approval_policy()`, which creates the row on first read.
+    """
+
+    min_units = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        verbose_name="minimum units",
+        help_text="A correction of at least this many units (up or down) needs approval. "
+        "Empty: no unit limit.",
+    )
+    min_value = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        verbose_name="minimum value",
+        help_text="A correction worth at least this much (units × unit cost) needs approval. "
+        "Products without a unit cost never reach it. Empty: no value limit.",
+    )
+    min_percent = models.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        verbose_name="minimum percent of on hand",
+        help_text="A correction of at least this percentage of the on-hand count before it "
+        "needs approval (from 0 on hand, any change counts as 100%). Empty: no percentage limit.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        verbose_name = "approval policy"
+        verbose_name_plural = "approval policy"
+        constraints = [
+            # One row: the policy is a setting, not a list.
+            models.CheckConstraint(condition=Q(id=1), name="approval_policy_singleton"),
+        ]
+
+    def __str__(self) -> str:
+        return "Approval policy"
+
+
+# The ledger kinds that keep a waiting decrease's units out of available stock, and give them back.
+HOLD_KINDS = ("hold", "unhold")
+
+
+class ApprovalRequest(models.Model):
+    """A stock correction waiting for a second person's decision (inventory.approvals).
+
+    It records the signed change computed when it was made, which approval applies to the
+    stock as it then is. While a decrease waits, its units are held (ledger kind `hold`, in
+    `reserved`) so they cannot be sold; the decision releases them (`unhold`). Every ledger
+    row of the request (hold, release, applied change) points at it (StockMovement's
+    `approval_request`), so the ledger alone tells the story.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    public_id = models.CharField(max_length=32, unique=True, editable=False)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="approval_requests")
+    on_hand_delta = models.IntegerField(help_text="The signed change of on-hand to apply.")
+    on_hand_at_request = models.PositiveIntegerField(
+        help_text="On-hand when the correction was made."
+    )
+    kind = models.CharField(max_length=16, choices=StockMovement.Kind.choices)
+    reason_code = models.CharField(
+        max_length=reasons.MAX_LENGTH, choices=reasons.reason_code_choices()
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    reference = models.CharField(max_length=500, blank=True)
+    threshold = models.CharField(
+        max_length=500, help_text="The approval thresholds the change crossed, in words."
+    )
+    # Who asked: a staff user, or an API key and its owner (actor_name, as when it was made).
+    source = models.CharField(max_length=8, choices=StockMovement.Source.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="approval_requests",
+    )
+    requested_by_api_key = models.ForeignKey(
+        "apikeys.ApiKey",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="approval_requests",
+    )
+    actor_name = models.CharField(max_length=150, db_index=True, verbose_name="requester")
+    held = models.PositiveIntegerField(
+        default=0, help_text="Units held out of available stock while the request waits."
+    )
+    status = models.CharField(
+        max_length=8, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="approval_decisions",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    comment = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "approval request"
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("approve_correction", "Can approve or reject other people's stock corrections")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(on_hand_delta=0), name="approval_request_changes_something"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_at__isnull=True, decided_by__isnull=True)
+                | (~Q(status="pending") & Q(decided_at__isnull=False)),
+                name="approval_request_decided_when_not_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} ({self.status})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
+
+    @property
+    def applied_movement(self) -> StockMovement | None:
+        """The ledger row of the approved change (its hold and the release point here too)."""
+        if self.status != self.Status.APPROVED:
+            return None
+        return self.movements.exclude(kind__in=HOLD_KINDS).first()
+
+
+class StockImport(models.Model):
+    """A corrections file (CSV) uploaded in the admin, kept between its review and its apply.
+
+    The apply runs exactly this content, once (`applied_at`), for its uploader only; rows older
+    than `inventory.imports.IMPORT_TTL` are deleted at the next upload. The ledger rows an apply
+    writes carry `adjustment_group`, and the outcomes it showed are kept in `outcomes`.
+    """
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    filename = models.CharField(max_length=255)
+    content = models.TextField(help_text="The file as uploaded, decoded from UTF-8.")
+    created_at = models.DateTimeField(db_index=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    error_policy = models.CharField(max_length=32, blank=True)
+    adjustment_group = models.UUIDField(null=True, blank=True)
+    outcomes = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        verbose_name = "stock corrections file"
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class StockOverview(StockMovement):
+    """The admin's stock overview page (inventory.admin_overview): no rows of its own.
+
+    A proxy of the ledger so that the page has its own place in the admin index and its own
+    permission, `inventory.view_stockoverview` (Inventory managers).
+    """
+
+    class Meta:
+        proxy = True
+        verbose_name = "stock overview"
+        verbose_name_plural = "stock overview"
+        default_permissions = ("view",)
 
 
 # The most products one cycle count session holds: one count screen, one posting (one bulk call).
@@ -307,44 +518,3 @@ class CountLine(models.Model):
         if self.counted_quantity is None:
             return None
         return self.counted_quantity - self.on_hand_at_count
-
-
-class StockImport(models.Model):
-    """A corrections file (CSV) uploaded in the admin, kept between its review and its apply.
-
-    The apply runs exactly this content, once (`applied_at`), for its uploader only; rows older
-    than `inventory.imports.IMPORT_TTL` are deleted at the next upload. The ledger rows an apply
-    writes carry `adjustment_group`, and the outcomes it showed are kept in `outcomes`.
-    """
-
-    id = models.UUIDField(primary_key=True, editable=False)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
-    )
-    filename = models.CharField(max_length=255)
-    content = models.TextField(help_text="The file as uploaded, decoded from UTF-8.")
-    created_at = models.DateTimeField(db_index=True)
-    applied_at = models.DateTimeField(null=True, blank=True)
-    error_policy = models.CharField(max_length=32, blank=True)
-    adjustment_group = models.UUIDField(null=True, blank=True)
-    outcomes = models.JSONField(default=list, blank=True)
-
-    class Meta:
-        verbose_name = "stock corrections file"
-
-    def __str__(self) -> str:
-        return f"{self.filename} ({self.created_at:%Y-%m-%d %H:%M})"
-
-
-class StockOverview(StockMovement):
-    """The admin's stock overview page (inventory.admin_overview): no rows of its own.
-
-    A proxy of the ledger so that the page has its own place in the admin index and its own
-    permission, `inventory.view_stockoverview` (Inventory managers).
-    """
-
-    class Meta:
-        proxy = True
-        verbose_name = "stock overview"
-        verbose_name_plural = "stock overview"
-        default_permissions = ("view",)

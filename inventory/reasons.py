@@ -37,6 +37,12 @@ REASON_CODES = (
     # Written by the services, never accepted from a caller.
     ReasonCode("order", "Order", "An order reserved, released or shipped units.", None),
     ReasonCode("opening", "Opening balance", "A new stock record's first count.", None),
+    ReasonCode(
+        "approval",
+        "Approval hold",
+        "Units held out of available stock, or released, while a correction waits for approval.",
+        None,
+    ),
     ReasonCode("unspecified", "Unspecified", "Written before reason codes existed.", None),
 )
 BY_CODE = {code.value: code for code in REASON_CODES}
@@ -47,6 +53,7 @@ CALLER_CODES = tuple(code.value for code in REASON_CODES if code.kind is not Non
 LOSS_CODES = tuple(code.value for code in REASON_CODES if code.loss)
 ORDER = "order"
 OPENING = "opening"
+APPROVAL = "approval"
 UNSPECIFIED = "unspecified"
 # The longest code: the ledger column's width.
 MAX_LENGTH = 16

@@ -17,6 +17,7 @@ from inventory.models import MAX_ON_HAND, StockMovement
 from inventory.serializers import (
     REFERENCE_MAX_LENGTH,
     SKU_MAX_LENGTH,
+    ApprovalRequestOutputSerializer,
     BulkResultOutputSerializer,
     BulkStockInputSerializer,
     BulkStockItemFields,
@@ -99,16 +100,50 @@ inventory_get_schema = extend_schema(
     },
 )
 
+_APPROVAL_EXAMPLE = {
+    "id": "apr_3f9a1c0b7d2e4a6c8b10",
+    "status": "pending",
+    "sku": "GPU-NV-4090-MSI-001",
+    "product_id": "PROD-4090-MSI-001",
+    "change": -25,
+    "quantity_at_request": 45,
+    "held": 25,
+    "reason_code": "damaged",
+    "reason": "Water damage, pallet 4",
+    "reference": "DMG-2024-0042",
+    "thresholds": "25 units is at least the 20-unit limit",
+    "created_at": "2024-12-28T15:45:00Z",
+    "decided_at": None,
+    "ledger_id": None,
+    "links": {
+        "self": "https://api.techparts.com/v1/inventory/approvals/apr_3f9a1c0b7d2e4a6c8b10",
+        "inventory": "https://api.techparts.com/v1/inventory/GPU-NV-4090-MSI-001",
+    },
+}
+
+PENDING_APPROVAL_RESPONSE = OpenApiResponse(
+    ApprovalRequestOutputSerializer,
+    description="Accepted, not applied: the key has `corrections_need_approval` on and the "
+    "change crossed a threshold of two-person approval. A decrease's units are held out of "
+    "available stock until a manager decides; follow `links.self`. Approved, the stored "
+    "signed change is applied to the on-hand count of that moment (a normal ledger row, in "
+    "the change feed); either way the event `inventory.approval_decided` tells your owner.",
+    examples=[OpenApiExample("pending", value=_APPROVAL_EXAMPLE, status_codes=["202"])],
+)
+
 inventory_patch_schema = extend_schema(
     summary="Update inventory",
     description="Set the on-hand count of a product (stock adjustments, restocking, "
     "corrections). Writes one entry in the stock history (kind `correction`, or "
     '`restock` with `"type": "restock"`) naming the key\'s owner; an unchanged quantity '
-    "writes nothing and answers `change` 0. Unknown body fields are refused.",
+    "writes nothing and answers `change` 0. Unknown body fields are refused. For a key "
+    "whose corrections need approval, a change over the approval thresholds answers 202 "
+    "with the pending request instead.",
     parameters=[SKU_PARAMETER],
     request=StockUpdateInputSerializer,
     responses={
         200: StockUpdateOutputSerializer,
+        202: PENDING_APPROVAL_RESPONSE,
         **error_responses(400),
         404: NOT_FOUND,
         409: CONFLICT,
@@ -481,6 +516,47 @@ bulk_schema = extend_schema(
                     status_codes=["413"],
                 )
             ],
+        ),
+    },
+)
+
+
+# --- GET /v1/inventory/approvals/{id} ---
+
+approval_get_schema = extend_schema(
+    operation_id="inventory_approval_retrieve",
+    summary="Get an approval request",
+    description="The state of a stock correction that waits for (or got) two-person "
+    "approval: `pending`, `approved` (with the applied ledger row's `ledger_id`) or "
+    "`rejected`. Only requests made by keys of your own owner; any other id is 404.",
+    parameters=[
+        OpenApiParameter(
+            "public_id",
+            {"type": "string", "maxLength": 32},
+            OpenApiParameter.PATH,
+            description="The request's id from the 202 answer, e.g. `apr_3f9a1c0b7d2e4a6c8b10`.",
+        )
+    ],
+    responses={
+        200: OpenApiResponse(
+            ApprovalRequestOutputSerializer,
+            examples=[
+                OpenApiExample(
+                    "approved",
+                    value={
+                        **_APPROVAL_EXAMPLE,
+                        "status": "approved",
+                        "held": 0,
+                        "decided_at": "2024-12-28T16:02:11Z",
+                        "ledger_id": 88123,
+                    },
+                    status_codes=["200"],
+                )
+            ],
+        ),
+        404: not_found(
+            description="no approval request with this id was made by your keys.",
+            message="No approval request 'apr_3f9a1c0b7d2e4a6c8b10'.",
         ),
     },
 )

@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 
 from catalog.models import Product
 from inventory.kinds import KINDS
-from inventory.models import StockMovement, StockRecord
+from inventory.models import ApprovalRequest, StockMovement, StockRecord
 from inventory.rules import available_expression, is_available, low_stock_condition
 from techparts.errors import NotFound
 
@@ -249,21 +249,41 @@ class ReservedMismatch:
     sku: str
     reserved: int | None
     promised: int
+    held: int = 0  # units held by pending approval requests
 
     def __str__(self) -> str:
+        if not self.held:
+            return (
+                f"{self.sku}: reserved units differ from the units on open orders (record "
+                f"reserved={self.reserved}; open orders hold {self.promised})"
+            )
         return (
-            f"{self.sku}: reserved units differ from the units on open orders (record "
-            f"reserved={self.reserved}; open orders hold {self.promised})"
+            f"{self.sku}: reserved units differ from the units on open orders and approval "
+            f"holds (record reserved={self.reserved}; open orders hold {self.promised}, "
+            f"pending approval requests hold {self.held})"
         )
 
 
+def held_units_by_product() -> dict[int, int]:
+    """Return, per product id, the units pending approval requests hold out of available stock."""
+    rows = (
+        ApprovalRequest.objects.filter(status=ApprovalRequest.Status.PENDING, held__gt=0)
+        .order_by()
+        .values("product_id")
+        .annotate(units=Sum("held"))
+    )
+    return {row["product_id"]: row["units"] for row in rows}
+
+
 def reserved_mismatches(*, promised: Mapping[int, int]) -> list[ReservedMismatch]:
-    """Return the stock records whose reserved units differ from `promised`.
+    """Return the stock records whose reserved units differ from `promised` plus the units
+    pending approval requests hold (inventory.approvals).
 
     `promised` maps product ids to the units that open orders hold (products not in it: 0).
     Inventory cannot know what an open order is (orders build on inventory, not the other way
     round), so the caller that does (orders) supplies it.
     """
+    held = held_units_by_product()
     mismatches = []
     seen = set()
     records = (
@@ -273,15 +293,20 @@ def reserved_mismatches(*, promised: Mapping[int, int]) -> list[ReservedMismatch
     )
     for product_id, sku, reserved in records:
         seen.add(product_id)
-        if reserved != promised.get(product_id, 0):
-            mismatches.append(
-                ReservedMismatch(product_id, sku, reserved, promised.get(product_id, 0))
-            )
-    unrecorded = {product_id for product_id, units in promised.items() if units} - seen
+        ordered, holding = promised.get(product_id, 0), held.get(product_id, 0)
+        if reserved != ordered + holding:
+            mismatches.append(ReservedMismatch(product_id, sku, reserved, ordered, holding))
+    unrecorded = {
+        product_id for product_id, units in [*promised.items(), *held.items()] if units
+    } - seen
     for product_id, sku in (
         Product.objects.filter(pk__in=unrecorded).order_by("sku").values_list("pk", "sku")
     ):
-        mismatches.append(ReservedMismatch(product_id, sku, None, promised[product_id]))
+        mismatches.append(
+            ReservedMismatch(
+                product_id, sku, None, promised.get(product_id, 0), held.get(product_id, 0)
+            )
+        )
     return mismatches
 
 

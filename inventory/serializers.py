@@ -1,16 +1,18 @@
 from collections.abc import Mapping
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import extend_schema_serializer, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
+from rest_framework.request import Request
+from rest_framework.reverse import reverse
 
 from catalog.models import Product
 from inventory import reasons
 from inventory.feed import CURSOR_TAG as FEED_CURSOR_TAG
 from inventory.feed import DEFAULT_LIMIT, MAX_LIMIT, MAX_SKUS
 from inventory.kinds import SETTING_KINDS
-from inventory.models import MAX_ON_HAND, StockMovement, StockRecord
+from inventory.models import MAX_ON_HAND, ApprovalRequest, StockMovement, StockRecord
 from inventory.rules import is_available, is_low_stock
 from inventory.selectors import STOCK_CURSOR_TAG, movement_public_view
 from inventory.services import (
@@ -19,6 +21,8 @@ from inventory.services import (
     BULK_MAX_ITEMS,
     ERROR_POLICIES,
     FAILED,
+    OUTCOMES,
+    PENDING_APPROVAL,
     UNCHANGED,
     BulkItem,
     BulkOutcome,
@@ -480,6 +484,12 @@ class BulkStockInputSerializer(StrictSerializer):
 
 def bulk_outcome_representation(outcome: BulkOutcome) -> dict:
     """One item of the answer (a plain dict: an answer holds up to 2,000)."""
+    if outcome.outcome == PENDING_APPROVAL:
+        return {**_outcome_fields(outcome), "approval_request_id": outcome.approval_request}
+    return _outcome_fields(outcome)
+
+
+def _outcome_fields(outcome: BulkOutcome) -> dict:
     return {
         "index": outcome.index,
         "sku": outcome.sku,
@@ -505,6 +515,7 @@ def bulk_result_representation(result: BulkResult) -> dict:
         "summary": {
             "applied": result.count(APPLIED),
             "unchanged": result.count(UNCHANGED),
+            "pending_approval": result.count(PENDING_APPROVAL),
             "failed": result.count(FAILED),
         },
         "items": [bulk_outcome_representation(outcome) for outcome in result.outcomes],
@@ -518,9 +529,11 @@ class BulkOutcomeOutputSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="The item's position in the request, from 0.")
     sku = serializers.CharField(allow_null=True, help_text="As sent; null if it was not a SKU.")
     outcome = serializers.ChoiceField(
-        choices=[APPLIED, UNCHANGED, FAILED],
+        choices=list(OUTCOMES),
         help_text="`applied`: a ledger row was written. `unchanged`: on-hand already had that "
-        "count (no row). `failed`: see `error` and `message`.",
+        "count (no row). `pending_approval`: the change crossed a threshold of two-person "
+        "approval (only for keys with that setting on): nothing applied yet, a decrease's units "
+        "are held; follow `approval_request_id`. `failed`: see `error` and `message`.",
     )
     product_id = serializers.CharField(
         allow_null=True, help_text="The product's public id; null when the SKU is unknown."
@@ -544,7 +557,14 @@ class BulkOutcomeOutputSerializer(serializers.Serializer):
         "`conflict` or `validation_error`.",
     )
     message = serializers.CharField(
-        allow_null=True, help_text="On a failed item, PATCH's words for the same refusal."
+        allow_null=True,
+        help_text="On a failed item, PATCH's words for the same refusal; on a pending one, "
+        "which approval thresholds it crossed.",
+    )
+    approval_request_id = serializers.CharField(
+        required=False,
+        help_text="Only on a `pending_approval` item: the request to follow with "
+        "GET /v1/inventory/approvals/{id}.",
     )
 
 
@@ -552,6 +572,7 @@ class BulkOutcomeOutputSerializer(serializers.Serializer):
 class BulkSummaryOutputSerializer(serializers.Serializer):
     applied = serializers.IntegerField()
     unchanged = serializers.IntegerField()
+    pending_approval = serializers.IntegerField()
     failed = serializers.IntegerField()
 
 
@@ -567,3 +588,82 @@ class BulkResultOutputSerializer(serializers.Serializer):
     error_policy = serializers.ChoiceField(choices=ERROR_POLICIES)
     summary = BulkSummaryOutputSerializer()
     items = BulkOutcomeOutputSerializer(many=True, help_text="Every item, in request order.")
+
+
+# --- Two-person approval (PATCH's 202, GET /v1/inventory/approvals/{id}) ---
+
+
+def approval_request_body(approval: ApprovalRequest, *, request: Request) -> dict:
+    """Return a request as its owner's key reads it (ApprovalRequestOutputSerializer).
+
+    The deciding manager's comment is written for the requester (the admin says so).
+    """
+    applied = approval.applied_movement
+    return {
+        "id": approval.public_id,
+        "status": approval.status,
+        "sku": approval.product.sku,
+        "product_id": approval.product.public_id,
+        "change": approval.on_hand_delta,
+        "quantity_at_request": approval.on_hand_at_request,
+        "held": approval.held if approval.is_pending else 0,
+        "reason_code": approval.reason_code,
+        "reason": approval.reason,
+        "reference": approval.reference,
+        "thresholds": approval.threshold,
+        "created_at": datetime_text(approval.created_at),
+        "decided_at": datetime_text(approval.decided_at) if approval.decided_at else None,
+        "comment": approval.comment,
+        "ledger_id": applied.pk if applied else None,
+        "links": {
+            "self": reverse("inventory-approval", args=[approval.public_id], request=request),
+            "inventory": reverse("inventory-detail", args=[approval.product.sku], request=request),
+        },
+    }
+
+
+@extend_schema_serializer(component_name="ApprovalRequest")
+class ApprovalRequestOutputSerializer(serializers.Serializer):
+    """Documents `approval_request_body`."""
+
+    id = serializers.CharField(help_text="The request's id, `apr_` and 20 hexadecimal digits.")
+    status = serializers.ChoiceField(
+        choices=ApprovalRequest.Status.choices,
+        help_text="`pending`: waits for a manager. `approved`: the change was applied "
+        "(`ledger_id`). `rejected`: nothing was applied.",
+    )
+    sku = serializers.CharField()
+    product_id = serializers.CharField(help_text="The product's public id.")
+    change = serializers.IntegerField(
+        help_text="The signed change of on-hand, computed when the request was made; approval "
+        "applies it to the on-hand count of that moment."
+    )
+    quantity_at_request = serializers.IntegerField(help_text="On-hand when the request was made.")
+    held = serializers.IntegerField(
+        help_text="Units of a waiting decrease held out of available stock (0 once decided)."
+    )
+    reason_code = serializers.ChoiceField(
+        choices=[code for code, _ in reasons.reason_code_choices()],
+        help_text="The reason code sent with the correction.",
+    )
+    reason = serializers.CharField()
+    reference = serializers.CharField()
+    thresholds = serializers.CharField(help_text="Which approval thresholds the change crossed.")
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    comment = serializers.CharField(
+        help_text="The deciding manager's comment for you (why it was rejected, say); empty "
+        "while pending or when none was given."
+    )
+    ledger_id = serializers.IntegerField(
+        allow_null=True,
+        help_text="The ledger row of the applied change (also in the change feed); null unless "
+        "approved.",
+    )
+    links = inline_serializer(
+        name="ApprovalRequestLinks",
+        fields={
+            "self": serializers.URLField(help_text="This request's state."),
+            "inventory": serializers.URLField(help_text="The product's stock."),
+        },
+    )

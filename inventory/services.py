@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import NamedTuple, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, ParamSpec, TypeVar
 from uuid import UUID
 
 from django.db import connections, router, transaction
@@ -38,6 +38,10 @@ from techparts.database.lookups import AnyOfText
 from techparts.errors import DomainError, NotFound
 from techparts.events.services import NewEvent, events_record
 
+if TYPE_CHECKING:
+    from inventory.approvals import ApprovalRules
+    from inventory.models import ApprovalRequest
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -49,6 +53,8 @@ class StockChange:
     record: StockRecord
     previous_on_hand: int
     movement: StockMovement | None
+    # Set when the change crossed an approval threshold: it waits, nothing of on-hand changed.
+    approval_request: "ApprovalRequest | None" = None
 
     @property
     def change(self) -> int:
@@ -228,6 +234,20 @@ def _movement(
     )
 
 
+class PendingChange(NamedTuple):
+    """A change that crossed an approval threshold, as inventory.approvals records it."""
+
+    movement: Movement
+    reason_code: str
+    reason: str
+    thresholds: str  # the words of approval_needed
+
+
+def hold_reason(request_public_id: str) -> str:
+    """The reason text of the ledger row holding a waiting decrease's units."""
+    return f"Held until approval request {request_public_id} is decided"
+
+
 # The columns of a ledger row that differ from movement to movement, in Movement's order.
 MOVEMENT_COLUMNS = Movement._fields
 MOVEMENT_FIELDS = [StockMovement._meta.get_field(name) for name in MOVEMENT_COLUMNS]
@@ -243,19 +263,23 @@ def _write(
     reason_code: str,
     adjustment_group: UUID | None = None,
     events: Sequence[NewEvent] = (),
+    approval_request_id: int | None = None,
 ) -> tuple[datetime, list[int]]:
     """Apply each movement to its locked record, append the movements to the ledger and their
     events to the outbox (inventory.events), by product id in `records`.
 
     Return the time the records and ledger rows carry and the rows' ids.
     """
+    shared: dict[str, Any] = {"reason": reason, "reason_code": reason_code}
+    if approval_request_id is not None:
+        shared["approval_request_id"] = approval_request_id
     return _write_rows(
         movements,
         records=records,
         actor=actor,
         reference=reference,
         adjustment_group=adjustment_group,
-        shared={"reason": reason, "reason_code": reason_code},
+        shared=shared,
         events=events,
     )
 
@@ -267,7 +291,7 @@ def _write_rows(
     actor: Actor,
     reference: str,
     adjustment_group: UUID | None,
-    shared: Mapping[str, str] | None = None,
+    shared: Mapping[str, Any] | None = None,
     row_columns: tuple[str, ...] = (),
     row_values: list[tuple] | None = None,
     events: Sequence[NewEvent] = (),
@@ -385,11 +409,17 @@ def stock_set(
     reason_code: str | None = None,
     expected_quantity: int | None = None,
     adjustment_group: UUID | None = None,
+    approvals: bool = False,
+    approval_request_id: int | None = None,
 ) -> StockChange:
     """Set a product's on-hand count; refuse below the reserved units or on a stale view.
 
     The product is named by `product_id` or by `sku` (NotFound with the API's 404 message).
     `kind` and `reason_code` follow each other (`caller_reason`); either may be left out.
+    `approvals`: a change by an actor subject to two-person approval that crosses a threshold
+    (inventory.approvals) is not applied but becomes a pending request, returned in
+    `approval_request` (a decrease's units held). `approval_request_id`: the request whose
+    approved change this is, recorded on the ledger row.
     """
     kind, reason_code = caller_reason(kind=kind, reason_code=reason_code)
     setting = _setting_kind(kind, quantity=quantity)
@@ -402,6 +432,28 @@ def stock_set(
     if quantity == previous:
         return StockChange(record=record, previous_on_hand=previous, movement=None)
     movement = _movement(record, kind=kind, on_hand_delta=quantity - previous, reserved_delta=0)
+    rules = _approval_rules(actor) if approvals else None
+    if rules is not None and (crossed := rules.crossed(record, movement)):
+        (request,) = rules.requests_open(
+            changes=[PendingChange(movement, reason_code, reason, crossed)],
+            actor=actor,
+            reference=reference,
+        )
+        if request.held:
+            hold = _hold(record, units=request.held)
+            held_at, _ = _write(
+                [hold],
+                records={record.product_id: record},
+                actor=actor,
+                reason=hold_reason(request.public_id),
+                reference=reference,
+                reason_code=reasons.APPROVAL,
+                approval_request_id=request.pk,
+            )
+            _show_written([record], [hold], updated_at=held_at)
+        return StockChange(
+            record=record, previous_on_hand=previous, movement=None, approval_request=request
+        )
     created_at, (movement_id,) = _write(
         [movement],
         records={record.product_id: record},
@@ -410,6 +462,7 @@ def stock_set(
         reference=reference,
         reason_code=reason_code,
         adjustment_group=adjustment_group,
+        approval_request_id=approval_request_id,
     )
     _show_written([record], [movement], updated_at=created_at)
     row = StockMovement(
@@ -423,6 +476,7 @@ def stock_set(
         actor_user=actor.user,
         actor_api_key=actor.api_key,
         actor_name=actor.name,
+        approval_request_id=approval_request_id,
         created_at=created_at,
     )
     row._state.adding = False  # the row is stored: saving it again is refused as an update
@@ -486,6 +540,8 @@ def stock_adjust(
     kind: str | None = None,
     reason_code: str | None = None,
     adjustment_group: UUID | None = None,
+    approvals: bool = False,
+    approval_request_id: int | None = None,
 ) -> StockChange:
     """Add `delta` (may be negative) to on-hand, under the same rules as `stock_set`."""
     record = _lock_record(product_id=product_id)
@@ -504,6 +560,8 @@ def stock_adjust(
         kind=kind,
         reason_code=reason_code,
         adjustment_group=adjustment_group,
+        approvals=approvals,
+        approval_request_id=approval_request_id,
     )
 
 
@@ -516,6 +574,9 @@ ERROR_POLICIES = (ALL_OR_NOTHING, REJECT_FAILED_ITEMS)
 BULK_MAX_ITEMS = 2000
 
 APPLIED, UNCHANGED, FAILED = "applied", "unchanged", "failed"
+# The change crossed an approval threshold: it waits for a manager (a decrease's units held).
+PENDING_APPROVAL = "pending_approval"
+OUTCOMES = (APPLIED, UNCHANGED, PENDING_APPROVAL, FAILED)
 
 
 @dataclass(frozen=True)
@@ -550,6 +611,7 @@ class BulkOutcome:
     available: int | None = None
     error: str | None = None
     message: str | None = None
+    approval_request: str | None = None  # the public id of the request a pending item waits in
 
 
 @dataclass(frozen=True)
@@ -618,6 +680,23 @@ def _bulk_movement(item: BulkItem, record: LockedCounts | None, *, kind: str) ->
     return None if target == record.on_hand else movement
 
 
+def _hold(record: LockedCounts, *, units: int) -> Movement:
+    """The ledger row holding `units` of a decrease that waits for approval (kind `hold`)."""
+    _raise(movement_kind(Kind.HOLD).refusal(record, units))
+    on_hand_delta, reserved_delta = movement_kind(Kind.HOLD).deltas(units)
+    return _movement(
+        record, kind=Kind.HOLD, on_hand_delta=on_hand_delta, reserved_delta=reserved_delta
+    )
+
+
+def _approval_rules(actor: Actor) -> "ApprovalRules | None":
+    # inventory.approvals builds on this module (a decision applies through stock_set), so it
+    # is imported where approval rules are asked for.
+    from inventory.approvals import approval_rules
+
+    return approval_rules(actor=actor)
+
+
 def _failed(
     index: int, item: BulkItem, record: LockedCounts | None, error: DomainError
 ) -> BulkOutcome:
@@ -642,6 +721,7 @@ def stock_bulk_apply(
     actor: Actor,
     reference: str = "",
     error_policy: str = ALL_OR_NOTHING,
+    approvals: bool = True,
     dry_run: bool = False,
 ) -> BulkResult:
     """Set or adjust the on-hand count of many SKUs in one transaction, each as stock_set would.
@@ -652,19 +732,31 @@ def stock_bulk_apply(
     `reference`. Queries do not grow with the items: one locking read of every record (in
     product order, like every stock service), one UPDATE and one INSERT per 1,000 changes.
 
+    Two-person approval (inventory.approvals): when the actor is subject to it (a staff user;
+    an API key with `corrections_need_approval`) an item crossing a threshold is not applied
+    but waits in a new approval request (outcome `pending_approval`, which does not fail
+    `all_or_nothing`), its decrease's units held in the same adjustment group. `approvals=False`
+    skips the rules, for changes already approved elsewhere (a reviewed cycle count).
+
     `dry_run`: answer exactly what this call would answer now (the same outcomes, or the same
     BulkRejected), checked under the same locks, but write nothing: no stock change, no ledger
-    row, no event, and `adjustment_group` None. Only the locking read runs.
+    row, no event, no approval request (an item that would wait is reported `pending_approval`
+    without a request id), and `adjustment_group` None. Only the locking read runs (and the
+    approval policy's, for an actor subject to it).
     """
     if error_policy not in ERROR_POLICIES:
         raise ValueError(f"unknown error policy {error_policy!r}")
     duplicates = _duplicates(items)
     # Malformed items' SKUs too: a failed item shows the current counts when its SKU exists.
     records = _lock_by_sku(item.sku for item in items if item.sku is not None)
+    # Whether the actor is subject to approval is known without a query: the policy is read
+    # only for those who are.
+    rules = _approval_rules(actor) if approvals else None
     outcomes: list[BulkOutcome | None] = []
     movements: list[Movement] = []
     applied_at: list[int] = []  # the index in `outcomes` of each movement's item
     written: list[tuple[str, str]] = []  # each movement's (reason, reason code)
+    waiting: list[tuple[int, Movement, str, str]] = []  # (index, movement, code, thresholds)
     malformed = False
     for index, item in enumerate(items):
         if item.malformed is not None or index in duplicates:
@@ -679,6 +771,11 @@ def stock_bulk_apply(
             movement = _bulk_movement(item, record, kind=kind)
         except (NotFound, StockConflict, InvalidQuantity) as refusal:
             outcomes.append(_failed(index, item, record, refusal))
+            continue
+        crossed = movement is not None and rules is not None and rules.crossed(record, movement)
+        if crossed:
+            waiting.append((index, movement, code, crossed))
+            outcomes.append(None)  # filled in once its request exists
             continue
         if movement is None:
             outcomes.append(
@@ -709,18 +806,65 @@ def stock_bulk_apply(
             ],
             malformed=malformed,
         )
-    group = uuid.uuid4() if movements and not dry_run else None
+    group = uuid.uuid4() if (movements or waiting) and not dry_run else None
+    columns: tuple[str, ...] = ("reason", "reason_code")
+    requests: list = [None] * len(waiting)  # a dry run opens none
+    by_product = {record.product_id: record for record in records.values()}
+    applied = movements
+    if waiting and not dry_run:
+        requests = rules.requests_open(
+            changes=[
+                PendingChange(movement, code, items[index].reason, crossed)
+                for index, movement, code, crossed in waiting
+            ],
+            actor=actor,
+            reference=reference,
+        )
+        # Each decrease's units held, in the same statements as the applied rows.
+        columns = (*columns, "approval_request_id")
+        written = [(*values, None) for values in written]
+        movements = [*movements]
+        for request in requests:
+            if request.held:
+                movements.append(_hold(by_product[request.product_id], units=request.held))
+                written.append((hold_reason(request.public_id), reasons.APPROVAL, request.pk))
     if not dry_run:
         _write_rows(
             movements,
-            records={record.product_id: record for record in records.values()},
+            records=by_product,
             actor=actor,
             reference=reference,
             adjustment_group=group,
-            row_columns=("reason", "reason_code"),
+            row_columns=columns,
             row_values=written,
         )
-    for index, movement in zip(applied_at, movements, strict=True):
+    for (index, movement, _code, crossed), request in zip(waiting, requests, strict=True):
+        record = records[items[index].sku]
+        held = max(-movement.on_hand_delta, 0)
+        if request is None:
+            message = (
+                f"Needs approval: {crossed}. Applied, the change of {movement.on_hand_delta:+d} "
+                "waits for another person's approval (a decrease's units held meanwhile)."
+            )
+        else:
+            message = (
+                f"Waits for approval: {crossed}. The change of {movement.on_hand_delta:+d} "
+                f"is applied once another person approves {request.public_id}."
+            )
+        outcomes[index] = BulkOutcome(
+            index=index,
+            sku=items[index].sku,
+            outcome=PENDING_APPROVAL,
+            product_id=record.product.public_id,
+            quantity=record.on_hand,
+            previous_quantity=record.on_hand,
+            change=0,
+            reserved=record.reserved + (0 if request is None else held),
+            available=record.available - (0 if request is None else held),
+            message=message,
+            approval_request=None if request is None else request.public_id,
+        )
+    for index, movement in zip(applied_at, applied, strict=True):
         record = records[items[index].sku]
         outcomes[index] = BulkOutcome(
             index=index,
@@ -746,6 +890,8 @@ def _move_units(
     kind: str,
     reason: str,
     events: Sequence[NewEvent] = (),
+    reason_code: str = reasons.ORDER,
+    approval_request_id: int | None = None,
 ) -> list[Movement]:
     """Move units of a MOVE_UNITS kind (inventory.kinds) for every line, all or none.
 
@@ -771,8 +917,9 @@ def _move_units(
         actor=actor,
         reason=reason,
         reference=reference,
-        reason_code=reasons.ORDER,
+        reason_code=reason_code,
         events=events,
+        approval_request_id=approval_request_id,
     )
     return movements
 
@@ -856,6 +1003,63 @@ def stock_ship(
         reason=reason,
         events=events,
     )
+
+
+@_in_transaction
+def stock_hold(
+    *,
+    product_id: int,
+    units: int,
+    actor: Actor,
+    reference: str,
+    reason: str,
+    approval_request_id: int,
+) -> list[Movement]:
+    """Hold available units out of sale while a decrease waits for approval (kind `hold`).
+
+    Held units count as reserved, so no order can take them; InsufficientStock when fewer are
+    available.
+    """
+    return _move_units(
+        quantities={product_id: units},
+        actor=actor,
+        reference=reference,
+        kind=Kind.HOLD,
+        reason=reason,
+        reason_code=reasons.APPROVAL,
+        approval_request_id=approval_request_id,
+    )
+
+
+@_in_transaction
+def stock_unhold(
+    *,
+    product_id: int,
+    units: int,
+    actor: Actor,
+    reference: str,
+    reason: str,
+    approval_request_id: int,
+) -> list[Movement]:
+    """Give held units back to available stock once their approval request is decided."""
+    return _move_units(
+        quantities={product_id: units},
+        actor=actor,
+        reference=reference,
+        kind=Kind.UNHOLD,
+        reason=reason,
+        reason_code=reasons.APPROVAL,
+        approval_request_id=approval_request_id,
+    )
+
+
+def stock_lock(*, product_id: int) -> StockRecord:
+    """Lock a product's stock record for the caller's transaction and return it with its product.
+
+    For services that decide on stock in several steps (inventory.approvals): they take this
+    lock first, as every stock service does, before locking their own rows.
+    """
+    return _lock_record(product_id=product_id)
 
 
 @_in_transaction

@@ -1,11 +1,13 @@
-from rest_framework import generics, views
+from rest_framework import generics, status, views
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from inventory.approvals import approval_request_get
 from inventory.feed import FEED_START, FeedPosition, change_feed_page, feed_position_now
 from inventory.filters import StockMovementFilter
 from inventory.schema import (
+    approval_get_schema,
     bulk_schema,
     change_feed_schema,
     inventory_get_schema,
@@ -26,6 +28,7 @@ from inventory.serializers import (
     StockRecordListQueryInputSerializer,
     StockRecordOutputSerializer,
     StockUpdateInputSerializer,
+    approval_request_body,
     bulk_items_parse,
     bulk_result_representation,
     change_representation,
@@ -68,7 +71,15 @@ class InventoryView(ConditionalGetMixin, views.APIView):
             kind=data.validated_data.get("type"),
             reason_code=data.validated_data.get("reason_code"),
             expected_quantity=data.validated_data.get("expected_quantity"),
+            # Only a key with `corrections_need_approval` is subject (known without a query).
+            approvals=True,
         )
+        if result.approval_request is not None:
+            # Nothing applied yet: 202 with the request, whose state GET .../approvals/{id} tells.
+            return Response(
+                approval_request_body(result.approval_request, request=request),
+                status=status.HTTP_202_ACCEPTED,
+            )
         stock = result.record
         # A plain dict, as StockUpdateOutputSerializer (the schema's source) documents it.
         return Response(
@@ -198,3 +209,14 @@ class InventoryBulkView(views.APIView):
             error_policy=data.validated_data["error_policy"],
         )
         return Response(bulk_result_representation(result))
+
+
+class ApprovalRequestView(views.APIView):
+    """A correction waiting for (or decided by) two-person approval, for the key's owner only."""
+
+    required_scopes = {"get": INVENTORY_READ}
+
+    @approval_get_schema
+    def get(self, request: Request, public_id: str) -> Response:
+        approval = approval_request_get(public_id=public_id, owner=request.auth.owner)
+        return Response(approval_request_body(approval, request=request))

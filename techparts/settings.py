@@ -448,6 +448,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "StockMovementReasonCodeEnum": "inventory.reasons.ALL_CODES",
         "EventTypeEnum": "techparts.events.types.ALL_TYPES",
+        "ApprovalStatusEnum": "inventory.models.ApprovalRequest.Status",
+        # An order's status keeps the name it had before approval requests had one too.
+        "StatusEnum": "orders.models.Order.Status",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

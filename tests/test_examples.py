@@ -142,7 +142,10 @@ class FlakyServer:
 
 def test_the_example_retries_transient_failures_with_the_same_idempotency_key():
     example = load_example()
-    ok = {"adjustment_group": None, "summary": {"applied": 0, "unchanged": 1, "failed": 0}}
+    ok = {
+        "adjustment_group": None,
+        "summary": {"applied": 0, "unchanged": 1, "pending_approval": 0, "failed": 0},
+    }
     server = FlakyServer(
         [
             (503, {}, {"error": "internal_error", "message": "later"}),

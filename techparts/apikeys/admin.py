@@ -20,7 +20,7 @@ class ApiKeyAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
         "last_used_at",
         "created_at",
     ]
-    list_filter = ["owner"]
+    list_filter = ["owner", "corrections_need_approval"]
     search_fields = ["name", "owner", "prefix"]
     actions = ["revoke"]
     readonly_fields = [
@@ -32,9 +32,10 @@ class ApiKeyAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
     ]
 
     def get_fields(self, request, obj=None):
+        editable = ["name", "owner", "scopes", "expires_at", "corrections_need_approval"]
         if obj is None:
-            return ["name", "owner", "scopes", "expires_at"]
-        return ["name", "owner", "scopes", "expires_at", *self.readonly_fields]
+            return editable
+        return [*editable, *self.readonly_fields]
 
     def has_delete_permission(self, request, obj=None):
         # Keys are revoked, not deleted: the stock ledger and orders keep pointing at them.
@@ -66,6 +67,7 @@ class ApiKeyAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
                 owner=form.cleaned_data["owner"],
                 scopes=form.cleaned_data["scopes"],
                 expires_at=form.cleaned_data.get("expires_at"),
+                corrections_need_approval=form.cleaned_data["corrections_need_approval"],
             )
             return
         key, full_key = api_key_create(
@@ -73,6 +75,7 @@ class ApiKeyAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
             owner=form.cleaned_data["owner"],
             scopes=form.cleaned_data["scopes"],
             expires_at=form.cleaned_data.get("expires_at"),
+            corrections_need_approval=form.cleaned_data["corrections_need_approval"],
             created_by=request.user,
         )
         obj.pk = key.pk

@@ -12,4 +12,4 @@ class ApiKeyForm(forms.ModelForm):
 
     class Meta:
         model = ApiKey
-        fields = ["name", "owner", "scopes", "expires_at"]
+        fields = ["name", "owner", "scopes", "expires_at", "corrections_need_approval"]

@@ -63,6 +63,12 @@ class ApiKey(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, editable=False
     )
     expires_at = models.DateTimeField(null=True, blank=True)
+    corrections_need_approval = models.BooleanField(
+        default=False,
+        help_text="Stock corrections by this key that cross the approval policy's thresholds "
+        "wait for a manager's approval (PATCH answers 202 with the pending request; bulk "
+        "items are reported 'pending_approval'). Off: they apply at once.",
+    )
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
 

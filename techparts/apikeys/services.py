@@ -38,8 +38,13 @@ def api_key_create(
     scopes: list[str],
     expires_at: datetime | None = None,
     created_by: AbstractBaseUser | None = None,
+    corrections_need_approval: bool = False,
 ) -> tuple[ApiKey, str]:
-    """Create a key and return it with its full text, which is never retrievable again."""
+    """Create a key and return it with its full text, which is never retrievable again.
+
+    `corrections_need_approval`: its stock corrections over the approval thresholds wait for
+    a manager (inventory.approvals) instead of applying at once.
+    """
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown:
         raise ValueError(f"Unknown scope(s): {', '.join(unknown)}")
@@ -52,6 +57,7 @@ def api_key_create(
         secret_hash=hash_secret(secret),
         expires_at=expires_at,
         created_by=created_by,
+        corrections_need_approval=corrections_need_approval,
     )
     return key, format_key(prefix, secret)
 
@@ -78,8 +84,10 @@ def api_key_update(
     owner: str,
     scopes: list[str],
     expires_at: datetime | None,
+    corrections_need_approval: bool | None = None,
 ) -> ApiKey:
-    """Change a key's name, owner, scopes and expiry; return it.
+    """Change a key's name, owner, scopes, expiry and (when given) whether its corrections
+    need approval; return it.
 
     A key that loses scopes tells what depends on them in the same transaction
     (`api_key_scopes_reduced`: webhook endpoints subscribed to types it can no longer read
@@ -91,7 +99,11 @@ def api_key_update(
     before = ApiKey.objects.select_for_update().values_list("scopes", flat=True).get(pk=key.pk)
     key.name, key.owner, key.expires_at = name, owner, expires_at
     key.scopes = list(dict.fromkeys(scopes))
-    key.save(update_fields=["name", "owner", "scopes", "expires_at"])
+    fields = ["name", "owner", "scopes", "expires_at"]
+    if corrections_need_approval is not None:
+        key.corrections_need_approval = corrections_need_approval
+        fields.append("corrections_need_approval")
+    key.save(update_fields=fields)
     removed = [scope for scope in before if scope not in key.scopes]
     if removed:
         api_key_scopes_reduced.send(sender=ApiKey, key=key, removed=removed, now=timezone.now())

@@ -11,6 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from inventory.approvals import approval_policy
 from inventory.counts import (
     CountSelection,
     count_lines_record,
@@ -468,6 +469,7 @@ def test_session_pages_cost_the_same_queries_for_more_lines(manager, clerk):
         line_ids = dict(session.lines.values_list("product_id", "product_id"))
         count_lines_record(session_id=session.pk, counts=dict.fromkeys(line_ids, 3), actor=clerk)
         count_session_submit(session_id=session.pk, actor=clerk)
+    approval_policy()  # made on its first read (a few statements, once)
     assert queries(manager, few) == queries(manager, many)  # the review
     assert client_as(manager).get(SESSIONS).status_code == 200
 
@@ -518,3 +520,29 @@ def test_a_corrections_file_naming_a_counted_product_is_refused_to_its_counter(
     assert stock_of(counted).on_hand == ON_HAND
     count_session_submit(session_id=session.pk, actor=clerk)
     assert shows(client.get(url).content, ON_HAND)  # once counting ends: "7351 → 7350 (-1)"
+
+
+def test_a_flagged_line_is_approved_in_review_before_posting(
+    session, clerk, manager, counted, inventory_groups
+):
+    policy = approval_policy()
+    policy.min_units = 2
+    policy.save()
+    counted_and_submitted(session, clerk, ON_HAND - 2)
+    line = session.lines.get()
+    client = client_as(manager)
+
+    review = client.get(session_url(session)).content.decode()
+    refused = client.post(session_url(session, "post"), follow=True).content.decode()
+    client.post(session_url(session, "approve"), {"line": str(line.pk)})
+    client.post(session_url(session, "post"))
+
+    assert "2 units is at least the 2-unit limit" in review
+    assert 'class="approve-line"' in review
+    assert "1 line needs approval before cycle count" in refused
+    line.refresh_from_db()
+    assert line.approved_by == manager
+    session.refresh_from_db()
+    assert session.state == CountSession.State.POSTED
+    assert stock_of(counted).on_hand == ON_HAND - 2
+    assert client.post(session_url(session, "approve"), {"line": "abc"}).status_code == 302

@@ -74,7 +74,7 @@ def test_two_thousand_items_apply_in_one_call_as_one_adjustment_group(api):
     body = response.json()
     expected = [n % 7 if n % 2 else 10 + n % 5 + 1 for n in range(2000)]
     assert on_hand(products) == expected
-    assert body["summary"] == {"applied": 2000, "unchanged": 0, "failed": 0}
+    assert body["summary"] == {"applied": 2000, "unchanged": 0, "pending_approval": 0, "failed": 0}
     assert [item["index"] for item in body["items"]] == list(range(2000))
     assert body["items"][1] == {
         "index": 1,
@@ -112,7 +112,7 @@ def test_two_thousand_items_with_failures_apply_the_others_under_reject_failed_i
 
     assert response.status_code == 200
     body = response.json()
-    assert body["summary"] == {"applied": 1996, "unchanged": 1, "failed": 3}
+    assert body["summary"] == {"applied": 1996, "unchanged": 1, "pending_approval": 0, "failed": 3}
     assert [(i["index"], i["error"]) for i in body["items"] if i["outcome"] == "failed"] == [
         (3, "not_found"),
         (5, "conflict"),
@@ -320,7 +320,7 @@ def test_adjustments_and_reasons_are_written_per_item_and_unchanged_items_write_
 
     assert response.status_code == 200
     body = response.json()
-    assert body["summary"] == {"applied": 2, "unchanged": 1, "failed": 0}
+    assert body["summary"] == {"applied": 2, "unchanged": 1, "pending_approval": 0, "failed": 0}
     assert (body["reference"], body["error_policy"]) == ("", "all_or_nothing")
     assert [stock_of(p).on_hand for p in (gpu, cpu, ssd)] == [8, 9, 3]
     rows = StockMovement.objects.filter(adjustment_group=body["adjustment_group"])
@@ -351,7 +351,12 @@ def test_a_call_that_applies_nothing_has_no_adjustment_group(api):
 
     assert response.status_code == 200
     assert response.json()["adjustment_group"] is None
-    assert response.json()["summary"] == {"applied": 0, "unchanged": 1, "failed": 0}
+    assert response.json()["summary"] == {
+        "applied": 0,
+        "unchanged": 1,
+        "pending_approval": 0,
+        "failed": 0,
+    }
 
 
 # --- The call as a whole ---

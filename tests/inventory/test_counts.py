@@ -7,11 +7,13 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
+from inventory.approvals import approval_policy
 from inventory.counts import (
     CountForbidden,
     CountInvalid,
     CountSelection,
     blind_product_ids,
+    count_line_approve,
     count_lines_record,
     count_review,
     count_session_cancel,
@@ -21,7 +23,13 @@ from inventory.counts import (
     count_session_submit,
 )
 from inventory.errors import InvalidQuantity
-from inventory.models import MAX_COUNT_LINES, CountLine, CountSession, StockMovement
+from inventory.models import (
+    MAX_COUNT_LINES,
+    ApprovalRequest,
+    CountLine,
+    CountSession,
+    StockMovement,
+)
 from inventory.services import stock_adjust, stock_reserve, stock_ship
 from techparts.actors import Actor
 from techparts.errors import Conflict
@@ -60,12 +68,9 @@ def line_of(session, product) -> CountLine:
 
 @pytest.fixture
 def approver(inventory_groups):
-    """A second manager who may approve corrections (inventory.approve_correction)."""
+    """A second manager: managers may approve corrections (inventory.approve_correction)."""
     user = UserFactory(username="approver")
     user.groups.add(inventory_groups["Inventory managers"])
-    user.user_permissions.add(
-        Permission.objects.get(content_type__app_label="inventory", codename="approve_correction")
-    )
     return user
 
 
@@ -439,3 +444,89 @@ def test_a_correction_between_count_and_posting_is_kept_and_shown_in_review(mana
     session.refresh_from_db()
     [row] = count_review(session=session).lines
     assert row.corrected_since == 5  # the posting's own row is not counted in
+
+
+# Approval of variances over the thresholds (inventory.approvals)
+
+
+def units_policy(min_units: int) -> None:
+    policy = approval_policy()
+    policy.min_units = min_units
+    policy.save()
+
+
+def test_a_variance_over_the_threshold_needs_approval_by_someone_who_did_not_count_it(
+    manager, clerk, approver
+):
+    gpu = ProductFactory(sku="GPU-A", stock=10)
+    ProductFactory(sku="GPU-B", stock=10)
+    units_policy(5)
+    session = create(manager, [clerk], skus=("GPU-A", "GPU-B")).session
+    count(session, clerk, GPU_A=4, GPU_B=9)  # -6 crosses the 5-unit limit, -1 does not
+    count_session_submit(session_id=session.pk, actor=clerk)
+
+    rows = {r.line.product.sku: r for r in count_review(session=session).lines}
+    assert rows["GPU-A"].approval == "6 units is at least the 5-unit limit"
+    assert rows["GPU-B"].approval is None
+    with pytest.raises(Conflict) as refused:
+        count_session_post(session_id=session.pk, actor=manager)
+    assert refused.value.message.startswith("1 line needs approval")
+    assert refused.value.details == ["GPU-A: 6 units is at least the 5-unit limit"]
+    with pytest.raises(CountForbidden, match="approve correction"):
+        count_line_approve(line_id=line_of(session, gpu).pk, actor=clerk)
+    with pytest.raises(Conflict, match="needs no approval"):
+        count_line_approve(line_id=session.lines.get(product__sku="GPU-B").pk, actor=approver)
+
+    count_line_approve(line_id=line_of(session, gpu).pk, actor=approver)
+    posting = count_session_post(session_id=session.pk, actor=manager)
+
+    assert line_of(session, gpu).approved_by == approver
+    assert stock_of(gpu).on_hand == 4
+    assert not ApprovalRequest.objects.exists()  # the review was the approval
+    assert (
+        StockMovement.objects.filter(adjustment_group=posting.session.adjustment_group).count() == 2
+    )
+
+
+def test_the_counter_may_not_approve_their_own_line_even_as_approver(manager, approver):
+    gpu = ProductFactory(sku="GPU-A", stock=10)
+    units_policy(1)
+    approver.user_permissions.add(
+        Permission.objects.get(content_type__app_label="inventory", codename="count_stock")
+    )
+    session = create(manager, [approver], skus=("GPU-A",)).session
+    count(session, approver, GPU_A=7)
+    count_session_submit(session_id=session.pk, actor=approver)
+
+    with pytest.raises(CountForbidden, match="another person must approve"):
+        count_line_approve(line_id=line_of(session, gpu).pk, actor=approver)
+    assert line_of(session, gpu).approved_by is None
+
+
+def test_a_recount_drops_the_approval_of_the_old_count(manager, clerk, approver):
+    gpu = ProductFactory(sku="GPU-A", stock=10)
+    units_policy(2)
+    session = create(manager, [clerk], skus=("GPU-A",)).session
+    count(session, clerk, GPU_A=5)
+    count_session_submit(session_id=session.pk, actor=clerk)
+    count_line_approve(line_id=line_of(session, gpu).pk, actor=approver)
+
+    count_session_reopen(session_id=session.pk, actor=manager)
+    count(session, clerk, GPU_A=3)
+
+    assert line_of(session, gpu).approved_by is None
+
+
+def test_the_value_rule_uses_the_unit_cost_and_never_an_unknown_one(manager, clerk):
+    ProductFactory(sku="GPU-A", stock=10, unit_cost=Decimal("100.00"))
+    ProductFactory(sku="GPU-B", stock=10)
+    policy = approval_policy()
+    policy.min_value = Decimal("250.00")
+    policy.save()
+    session = create(manager, [clerk], skus=("GPU-A", "GPU-B")).session
+    count(session, clerk, GPU_A=7, GPU_B=1)
+
+    rows = {r.line.product.sku: r for r in count_review(session=session).lines}
+
+    assert rows["GPU-A"].approval.startswith("a value of 300.00")
+    assert rows["GPU-B"].approval is None

@@ -22,6 +22,7 @@ from inventory.models import StockImport, StockMovement, StockRecord
 from inventory.services import BulkItem, stock_reserve, stock_set
 from techparts.actors import Actor
 from techparts.errors import Conflict, NotFound
+from techparts.tasks.sweeper import sweep_hooks
 from tests.factories import ProductFactory, UserFactory
 from tests.inventory.test_bulk_dry_run import database_state
 
@@ -385,6 +386,20 @@ def test_an_upload_is_its_uploaders_only_and_expires(clerk_user):
     upload(other, HEADER + "GPU-1,,-1,damaged,,\n")
     assert not StockImport.objects.filter(pk=stock_import.pk).exists()
     assert StockRecord.objects.get(product__sku="GPU-1").on_hand == 12
+
+
+def test_the_sweeper_deletes_expired_uploads_without_a_new_upload(clerk_user):
+    ProductFactory(sku="GPU-1", stock=12)
+    expired = upload(clerk_user, HEADER + "GPU-1,,-2,damaged,,\n")
+    fresh = upload(clerk_user, HEADER + "GPU-1,,-1,damaged,,\n")
+    StockImport.objects.filter(pk=expired.pk).update(
+        created_at=timezone.now() - timedelta(hours=25)
+    )
+
+    deleted = sweep_hooks()["inventory.prune_imports"](timezone.now())
+
+    assert deleted == 1
+    assert list(StockImport.objects.values_list("pk", flat=True)) == [fresh.pk]
 
 
 def test_a_refused_file_is_not_kept(clerk_user):

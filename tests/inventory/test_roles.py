@@ -21,6 +21,7 @@ def test_migration_creates_the_clerk_group_with_correction_rights():
         "inventory.correct_stock",
         "inventory.count_stock",
         "catalog.view_product",
+        "inventory.view_approvalrequest",  # their own requests' state
     }
 
 
@@ -33,6 +34,10 @@ def test_migration_creates_the_manager_group_with_history_and_export_rights():
         "inventory.manage_counts",
         "inventory.view_stockoverview",
         "catalog.view_product",
+        "inventory.view_approvalrequest",
+        "inventory.approve_correction",
+        "inventory.view_approvalpolicy",
+        "inventory.change_approvalpolicy",
     }
 
 

@@ -710,7 +710,7 @@ def test_movements_are_paginated(api, history):
     [
         (
             {"kind": "theft"},
-            "Field 'kind' must be one of: correction, restock, reservation, release, shipment",
+            "Field 'kind' must be one of: correction, restock, reservation, release, shipment, hold, unhold",
         ),
         ({"from": "yesterday"}, "Field 'from' must be an ISO 8601 date or date-time"),
         ({"adjustment_group": "not-a-uuid"}, "Field 'adjustment_group' must be a valid UUID"),

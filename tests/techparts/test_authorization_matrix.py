@@ -8,6 +8,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from inventory.approvals import approval_policy
 from techparts.api.permissions import PUBLIC
 from techparts.api.views import UnknownEndpoint
 from techparts.apikeys.scopes import ALL_SCOPES
@@ -98,11 +99,23 @@ def world(client_for):
     )
     assert response.status_code == 201, response.content
     endpoint = WebhookEndpointFactory(owner="integrator_a")
+    # A correction of A's waiting for two-person approval.
+    policy = approval_policy()
+    policy.min_units = 1
+    policy.save()
+    _, raw = api_key_create(
+        name="w", owner="integrator_a", scopes=ALL_SCOPES, corrections_need_approval=True
+    )
+    waiting = client_with(f"Bearer {raw}").patch(
+        f"/v1/inventory/{product.sku}", {"quantity": 40}, format="json"
+    )
+    assert waiting.status_code == 202, waiting.content
     return {
         "id": product.public_id,
         "sku": product.sku,
         "order_id": response.json()["order_id"],
         "endpoint_id": endpoint.public_id,
+        "public_id": waiting.json()["id"],
     }
 
 

@@ -179,7 +179,7 @@ def test_gunicorn_reads_a_chunked_bulk_call_under_the_bulk_cap_not_the_general_o
     status, _, answer = request(gunicorn, "POST", "/v1/inventory/bulk", key, body, chunked=True)
 
     assert status == 200, answer
-    assert answer["summary"] == {"applied": 1, "unchanged": 0, "failed": 999}
+    assert answer["summary"] == {"applied": 1, "unchanged": 0, "pending_approval": 0, "failed": 999}
     assert stock(gunicorn, key) == before + 1
 
 

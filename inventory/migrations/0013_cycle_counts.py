@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0005_product_unit_cost'),
-        ('inventory', '0011_stock_import'),
+        ('inventory', '0012_approvals'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Case, F, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -20,8 +20,10 @@ from django.utils.html import format_html
 
 from catalog.models import Product
 from inventory import admin_overview  # noqa: F401 - registers Inventory > Stock overview
+from inventory.admin_counts import blind_ids, hidden_count_html, hidden_stock_response
 from inventory.admin_imports import StockImportAdminMixin
 from inventory.charts import stock_chart_svg
+from inventory.counts import not_counted_condition
 from inventory.exports import movement_csv_lines
 from inventory.forms import StockCorrectionForm
 from inventory.models import ApprovalRequest, StockMovement, StockRecord
@@ -74,22 +76,61 @@ class StockLevelFilter(admin.SimpleListFilter):
         return queryset
 
 
+class LastCountedFilter(admin.SimpleListFilter):
+    """When the shelf was last counted (posted cycle counts); "not counted in" includes never."""
+
+    title = "last counted"
+    parameter_name = "counted"
+    DAYS = {"over30": 30, "over90": 90, "over365": 365}
+
+    def lookups(self, request, model_admin):
+        return [
+            ("never", "Never counted"),
+            ("over30", "Not counted in 30 days"),
+            ("over90", "Not counted in 90 days"),
+            ("over365", "Not counted in a year"),
+            ("within30", "Counted in the last 30 days"),
+        ]
+
+    def queryset(self, request, queryset):
+        value, now = self.value(), timezone.now()
+        if value == "never":
+            return queryset.filter(last_counted_at__isnull=True)
+        if value in self.DAYS:
+            return queryset.filter(not_counted_condition(days=self.DAYS[value], now=now))
+        if value == "within30":
+            return queryset.exclude(not_counted_condition(days=30, now=now))
+        return queryset
+
+
+# Shown in place of counts on the stock page of a product the user is counting blind.
+COUNT_FIELDS = ("on_hand", "reserved", "available", "low_stock", "updated_at")
+
+
 @admin.register(StockRecord)
 class StockRecordAdmin(
     StockImportAdminMixin, GuardedModelAdminMixin, ProductColumnsMixin, admin.ModelAdmin
 ):
+    # On hand, reserved and available come from annotations that are empty for the products
+    # the user counts blind (inventory.admin_counts.blind_ids): their values, sorting and the
+    # stock-level filter never reveal those counts.
     list_display = [
         "product_name",
         "sku",
-        "on_hand",
-        "reserved",
+        "on_hand_shown",
+        "reserved_shown",
         "available",
         "low_stock",
         "low_stock_threshold",
+        "last_counted",
     ]
     list_display_links = ["product_name", "sku"]
     # By category too: the stock overview links to its category's low-stock records.
-    list_filter = [StockLevelFilter, ("product__category", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [
+        StockLevelFilter,
+        LastCountedFilter,
+        ("product__category", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["product__sku", "product__name"]
     list_select_related = ["product"]
     ordering = ["product__sku"]
@@ -101,6 +142,7 @@ class StockRecordAdmin(
         "available",
         "low_stock",
         "low_stock_threshold",
+        "last_counted_at",
         "updated_at",
     ]
     readonly_fields = [
@@ -110,11 +152,62 @@ class StockRecordAdmin(
         "reserved",
         "available",
         "low_stock",
+        "last_counted_at",
         "updated_at",
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(available_units=available_expression())
+        blind = blind_ids(request)
+
+        def shown(units):
+            if not blind:
+                return units
+            return Case(
+                When(product_id__in=blind, then=Value(None)),
+                default=units,
+                output_field=IntegerField(),
+            )
+
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                available_units=shown(available_expression()),
+                on_hand_units=shown(F("on_hand")),
+                reserved_units=shown(F("reserved")),
+            )
+        )
+
+    def _blind(self, request: HttpRequest, record: StockRecord | None) -> bool:
+        return record is not None and record.product_id in blind_ids(request)
+
+    def get_fields(self, request, obj=None):
+        if self._blind(request, obj):
+            return [f for f in self.fields if f not in COUNT_FIELDS] + ["counts_hidden"]
+        return super().get_fields(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        if self._blind(request, obj):
+            return [f for f in self.readonly_fields if f not in COUNT_FIELDS] + ["counts_hidden"]
+        return super().get_readonly_fields(request, obj)
+
+    @admin.display(description="on hand", ordering="on_hand_units")
+    def on_hand_shown(self, record: StockRecord) -> int | str:
+        return hidden_count_html() if record.on_hand_units is None else record.on_hand_units
+
+    @admin.display(description="reserved", ordering="reserved_units")
+    def reserved_shown(self, record: StockRecord) -> int | str:
+        return hidden_count_html() if record.reserved_units is None else record.reserved_units
+
+    @admin.display(description="on hand, reserved, available")
+    def counts_hidden(self, record: StockRecord) -> str:
+        return hidden_count_html()
+
+    @admin.display(description="last counted", ordering="last_counted_at")
+    def last_counted(self, record: StockRecord) -> str:
+        if record.last_counted_at is None:
+            return "never"
+        return f"{timezone.localtime(record.last_counted_at):%Y-%m-%d}"
 
     def get_list_display(self, request):
         if request.user.has_perm(VIEW_HISTORY):
@@ -122,11 +215,15 @@ class StockRecordAdmin(
         return self.list_display
 
     @admin.display(description="available", ordering="available_units")
-    def available(self, record: StockRecord) -> int:
+    def available(self, record: StockRecord) -> int | str:
+        if getattr(record, "available_units", 0) is None:
+            return hidden_count_html()
         return record.available
 
     @admin.display(description="low stock", boolean=True)
-    def low_stock(self, record: StockRecord) -> bool:
+    def low_stock(self, record: StockRecord) -> bool | None:
+        if getattr(record, "available_units", 0) is None:
+            return None  # shown as "unknown"
         return record.is_low
 
     @admin.display(description="history")
@@ -162,11 +259,13 @@ class StockRecordAdmin(
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         record = self.get_object(request, object_id)
+        hidden = self._blind(request, record)
         extra = {
-            "can_correct": request.user.has_perm(CORRECT),
-            "can_view_history": request.user.has_perm(VIEW_HISTORY),
+            "can_correct": request.user.has_perm(CORRECT) and not hidden,
+            "can_view_history": request.user.has_perm(VIEW_HISTORY) and not hidden,
+            "counts_hidden": hidden,
             "recent_movements": (
-                movement_list(product_id=record.product_id)[:10] if record else []
+                movement_list(product_id=record.product_id)[:10] if record and not hidden else []
             ),
         }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
@@ -190,6 +289,8 @@ class StockRecordAdmin(
         if not request.user.has_perm(CORRECT):
             raise PermissionDenied
         record = self._record(request, object_id)
+        if self._blind(request, record):
+            return hidden_stock_response(request, self._context(request, record, "Stock hidden"))
         if request.method == "POST":
             form = StockCorrectionForm(request.POST, record=record)
             if form.is_valid():
@@ -245,6 +346,8 @@ class StockRecordAdmin(
         if not request.user.has_perm(VIEW_HISTORY):
             raise PermissionDenied
         record = self._record(request, object_id)
+        if self._blind(request, record):
+            return hidden_stock_response(request, self._context(request, record, "Stock hidden"))
         page = Paginator(movement_list(product_id=record.product_id), 50).get_page(
             request.GET.get("page")
         )
@@ -346,6 +449,13 @@ class StockMovementAdmin(GuardedModelAdminMixin, ProductColumnsMixin, admin.Mode
     list_per_page = 100
     show_full_result_count = False
     readonly_fields = [field.name for field in StockMovement._meta.fields]
+
+    def get_queryset(self, request):
+        # Rows of products the user counts blind would show their counts: left out (the
+        # export reads this queryset too).
+        movements = super().get_queryset(request)
+        blind = blind_ids(request)
+        return movements.exclude(product_id__in=blind) if blind else movements
 
     @admin.display(description="on hand ±", ordering="on_hand_delta")
     def on_hand_change(self, movement: StockMovement) -> str:

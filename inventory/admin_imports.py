@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from inventory import reasons
+from inventory.admin_counts import blind_import_refusal
 from inventory.errors import BulkRejected, CorrectionsFileRefused
 from inventory.imports import (
     COLUMNS,
@@ -162,6 +163,10 @@ class StockImportAdminMixin:
             stock_import = stock_import_get(import_id=object_id, user=request.user)
         except DomainError as exc:
             raise Http404(exc.message) from exc
+        # Its rows' outcomes show stock: not of products the user counts blind (cycle counts).
+        if refusal := blind_import_refusal(request, stock_import):
+            self.message_user(request, refusal, messages.ERROR)
+            return redirect("admin:inventory_stockrecord_import")
         if request.method != "POST":
             review = stock_import_review(stock_import=stock_import)
             return self._review_page(request, review, CorrectionsApplyForm())

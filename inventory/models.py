@@ -31,6 +31,9 @@ class StockRecord(models.Model):
         default=5, help_text="Available units at or below this count are 'low stock'."
     )
     updated_at = models.DateTimeField(auto_now=True)
+    # When the shelf was last counted: the count time of the latest posted cycle count line
+    # (inventory.counts). Never counted: empty.
+    last_counted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = "stock level"
@@ -47,7 +50,9 @@ class StockRecord(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.product.sku}: {self.on_hand} on hand, {self.reserved} reserved"
+        # The product alone: the admin shows this in titles and messages, also to a clerk
+        # counting the product blind (inventory.counts), who must not read its counts there.
+        return f"Stock of {self.product.sku}"
 
     def save(self, *args, **kwargs):
         # An existing record's counts change only through inventory.services (row lock +
@@ -390,3 +395,126 @@ class StockOverview(StockMovement):
         verbose_name = "stock overview"
         verbose_name_plural = "stock overview"
         default_permissions = ("view",)
+
+
+# The most products one cycle count session holds: one count screen, one posting (one bulk call).
+MAX_COUNT_LINES = 500
+
+
+class CountSession(models.Model):
+    """A cycle count: the products to count, the clerks who count them blind, and its state.
+
+    open (clerks count) -> in_review (managers review and post) -> posted; open or in review
+    -> cancelled. Changed only by `inventory.counts`; each step records who and when.
+    """
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open (counting)"
+        IN_REVIEW = "in_review", "In review"
+        POSTED = "posted", "Posted"
+        CANCELLED = "cancelled", "Cancelled"
+
+    name = models.CharField(max_length=200)
+    selection = models.CharField(max_length=500, help_text="How the products were picked.")
+    state = models.CharField(
+        max_length=16, choices=State.choices, default=State.OPEN, db_index=True
+    )
+    assignees = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="count_sessions", verbose_name="counted by"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    posted_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The ledger rows the posting wrote (empty when every counted line matched).
+    adjustment_group = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "cycle count"
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("manage_counts", "Can create, review, post and cancel cycle counts"),
+            ("count_stock", "Can enter the counts of cycle counts assigned to them"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.name}"
+
+    @property
+    def reference(self) -> str:
+        """The ledger reference of the posting: names the session."""
+        return f"Cycle count #{self.pk}: {self.name}"
+
+
+class CountLine(models.Model):
+    """One product of a count session and, once counted, what was counted against what.
+
+    `on_hand_at_count` is the stock record's on-hand read in the transaction that recorded the
+    count; the variance (counted - on hand at count time) is what posting applies, so stock
+    that moved after the count keeps its movements. A recount replaces all four count fields.
+    """
+
+    session = models.ForeignKey(CountSession, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="count_lines")
+    counted_quantity = models.PositiveIntegerField(null=True, blank=True)
+    on_hand_at_count = models.PositiveIntegerField(null=True, blank=True)
+    counted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    counted_at = models.DateTimeField(null=True, blank=True)
+    # A second person's approval of a variance over the approval policy's thresholds.
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "cycle count line"
+        constraints = [
+            models.UniqueConstraint(fields=["session", "product"], name="count_line_unique"),
+            models.CheckConstraint(
+                condition=Q(
+                    counted_quantity__isnull=True,
+                    on_hand_at_count__isnull=True,
+                    counted_by__isnull=True,
+                    counted_at__isnull=True,
+                )
+                | Q(
+                    counted_quantity__isnull=False,
+                    on_hand_at_count__isnull=False,
+                    counted_by__isnull=False,
+                    counted_at__isnull=False,
+                ),
+                name="count_line_counted_completely",
+            ),
+            models.CheckConstraint(
+                condition=Q(counted_quantity__lte=MAX_ON_HAND),
+                name="count_line_counted_lte_max",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} in count #{self.session_id}"
+
+    @property
+    def is_counted(self) -> bool:
+        return self.counted_quantity is not None
+
+    @property
+    def variance(self) -> int | None:
+        """Counted minus on hand at count time; None while not counted."""
+        if self.counted_quantity is None:
+            return None
+        return self.counted_quantity - self.on_hand_at_count

@@ -27,6 +27,7 @@ GROUP_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("inventory", "view_stockrecord"),
         ("inventory", "change_stockrecord"),  # the low-stock threshold only
         ("inventory", "correct_stock"),
+        ("inventory", "count_stock"),  # cycle counts assigned to them
         ("catalog", "view_product"),
         *APPROVAL_PERMISSIONS[CLERKS],
     ],
@@ -35,6 +36,7 @@ GROUP_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("inventory", "change_stockrecord"),
         ("inventory", "view_stockmovement"),
         ("inventory", "export_movements"),
+        ("inventory", "manage_counts"),  # create, review, post cycle counts
         ("inventory", "view_stockoverview"),
         ("catalog", "view_product"),
         *APPROVAL_PERMISSIONS[MANAGERS],

@@ -1,12 +1,14 @@
 """The product admin: catalog fields, with the stock record shown and opened alongside."""
 
 from django.contrib import admin
+from django.db.models import BooleanField, Case, ExpressionWrapper, Value, When
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from catalog.forms import ProductAdminForm
 from catalog.models import Product
 from catalog.services import EDITABLE_FIELDS, may_change_cost, product_cost_set, product_update
+from inventory.admin_counts import blind_ids, hidden_count_html
 from inventory.models import StockRecord
 from shop.services import product_open
 from techparts.actors import Actor
@@ -30,9 +32,22 @@ class StockInline(admin.StackedInline):
     extra = 0
     max_num = 0
 
+    def get_fields(self, request, obj=None):
+        # A clerk counting this product blind (inventory.counts) sees no counts of it.
+        if obj is not None and obj.pk in blind_ids(request):
+            return ["counts_hidden", "low_stock_threshold", "stock_links"]
+        return super().get_fields(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
     @admin.display(description="available")
     def available(self, record):
         return record.available
+
+    @admin.display(description="on hand, reserved, available")
+    def counts_hidden(self, record):
+        return hidden_count_html()
 
     @admin.display(description="stock")
     def stock_links(self, record):
@@ -69,6 +84,20 @@ class ProductAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
 
+    def get_queryset(self, request):
+        # Products the user counts blind (inventory.counts) show no available count.
+        blind = blind_ids(request)
+        hidden = (
+            Case(When(pk__in=blind, then=Value(True)), default=Value(False))
+            if blind
+            else Value(False)
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(stock_hidden=ExpressionWrapper(hidden, output_field=BooleanField()))
+        )
+
     def get_readonly_fields(self, request, obj=None):
         # Only Catalog managers and superusers change costs; everyone else sees it read-only.
         fields = list(super().get_readonly_fields(request, obj))
@@ -104,6 +133,8 @@ class ProductAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="available")
     def available(self, product):
+        if getattr(product, "stock_hidden", False):
+            return hidden_count_html()
         stock = getattr(product, "stock", None)
         return stock.available if stock else 0
 

@@ -306,9 +306,10 @@ def test_the_review_pages_queries_do_not_grow_with_the_rows(clerk, django_assert
         pages.append(review_url(StockImport.objects.order_by("-created_at").first()))
     client.get(pages[0])  # the session and user, as every later request reads them
 
-    # Session, user, their permissions (2), the upload, the dry run's one locking read and
-    # the approval policy (a clerk's corrections are subject to it: inventory.approvals).
-    with django_assert_num_queries(7) as small:
+    # Session, user, their permissions (2), the upload, the products the clerk counts blind
+    # (inventory.counts), the dry run's one locking read and the approval policy (a clerk's
+    # corrections are subject to it: inventory.approvals).
+    with django_assert_num_queries(8) as small:
         assert client.get(pages[0]).status_code == 200
     with django_assert_num_queries(len(small.captured_queries)):
         response = client.get(pages[1])

@@ -19,6 +19,7 @@ def test_migration_creates_the_clerk_group_with_correction_rights():
         "inventory.view_stockrecord",
         "inventory.change_stockrecord",
         "inventory.correct_stock",
+        "inventory.count_stock",
         "catalog.view_product",
         "inventory.view_approvalrequest",  # their own requests' state
     }
@@ -30,6 +31,7 @@ def test_migration_creates_the_manager_group_with_history_and_export_rights():
         "inventory.change_stockrecord",
         "inventory.view_stockmovement",
         "inventory.export_movements",
+        "inventory.manage_counts",
         "inventory.view_stockoverview",
         "catalog.view_product",
         "inventory.view_approvalrequest",

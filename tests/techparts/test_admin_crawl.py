@@ -23,6 +23,7 @@ from django.urls.resolvers import RoutePattern
 from django.utils import timezone
 
 from catalog.roles import GROUP_PERMISSIONS as CATALOG_ROLES
+from inventory.counts import CountSelection, count_session_create
 from inventory.roles import GROUP_PERMISSIONS as INVENTORY_ROLES
 from orders.roles import GROUP_PERMISSIONS as ORDER_ROLES
 from orders.services import OrderItem, ShippingAddress, order_create
@@ -234,6 +235,13 @@ def world(db):
     )
     DeliveryAttempt.objects.create(
         delivery=delivery, number=1, started_at=timezone.now(), status_code=500, succeeded=False
+    )
+    counter = UserFactory(username="counter", is_superuser=True)
+    count_session_create(
+        name="Aisle 1",
+        selection=CountSelection(skus=(cpu.sku,)),
+        assignees=[counter],
+        actor=counter,
     )
 
 

@@ -9,12 +9,13 @@ through the stock services) or rejects. docs/inventory.md, "Two-person approval"
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import router, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from inventory.errors import StockConflict
@@ -124,6 +125,31 @@ class ApprovalRules:
             unit_cost=record.product.unit_cost,
             policy=self.policy,
         )
+
+    def requests_waiting(
+        self, *, actor: Actor, records: Iterable[StockRecord | LockedCounts]
+    ) -> dict[tuple[int, int], ApprovalRequest]:
+        """Return `actor`'s pending requests made from each locked record's current on-hand,
+        by (product id, the on-hand count they set): the answer to the same count asked again.
+        One query.
+        """
+        on_hand = {record.product_id: record.on_hand for record in records}
+        requester = (
+            Q(requested_by=actor.user)
+            if actor.user is not None
+            else Q(requested_by_api_key=actor.api_key)
+        )
+        waiting = ApprovalRequest.objects.filter(
+            requester,
+            source=actor.source,
+            status=ApprovalRequest.Status.PENDING,
+            product_id__in=list(on_hand),
+        ).order_by("id")
+        return {
+            (request.product_id, request.on_hand_at_request + request.on_hand_delta): request
+            for request in waiting
+            if request.on_hand_at_request == on_hand[request.product_id]
+        }
 
     def requests_open(
         self, *, changes: Sequence[PendingChange], actor: Actor, reference: str

@@ -269,7 +269,9 @@ class ApprovalRequestAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
             )
         else:
             text = f"Request {decided.public_id} rejected: nothing was applied."
-        if decided.held:
+        if decided.held and decision == APPROVE:
+            text += f" Its {decided.held} held units left the stock with it."
+        elif decided.held:
             text += f" The {decided.held} held units are available again."
         self.message_user(request, text, messages.SUCCESS)
         return back

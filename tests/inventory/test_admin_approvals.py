@@ -99,7 +99,7 @@ def test_another_manager_approves_with_a_comment_and_the_ledger_points_at_it(
 
     assert messages_of(response) == [
         f"Request {approval.public_id} approved: the change of -25 to GPU-NV-4090-MSI-001 was applied. "
-        "The 25 held units are available again."
+        "Its 25 held units left the stock with it."
     ]
     approval.refresh_from_db()
     assert (approval.status, approval.decided_by, approval.comment) == (

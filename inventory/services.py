@@ -1108,32 +1108,6 @@ def stock_ship(
 
 
 @_in_transaction
-def stock_hold(
-    *,
-    product_id: int,
-    units: int,
-    actor: Actor,
-    reference: str,
-    reason: str,
-    approval_request_id: int,
-) -> list[Movement]:
-    """Hold available units out of sale while a decrease waits for approval (kind `hold`).
-
-    Held units count as reserved, so no order can take them; InsufficientStock when fewer are
-    available.
-    """
-    return _move_units(
-        quantities={product_id: units},
-        actor=actor,
-        reference=reference,
-        kind=Kind.HOLD,
-        reason=reason,
-        reason_code=reasons.APPROVAL,
-        approval_request_id=approval_request_id,
-    )
-
-
-@_in_transaction
 def stock_unhold(
     *,
     product_id: int,

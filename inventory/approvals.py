@@ -299,11 +299,29 @@ def _check_decider(request: ApprovalRequest, *, user: AbstractBaseUser) -> None:
             "Only a holder of the 'approve corrections' permission (Inventory managers) may "
             "approve or reject a correction."
         )
+    own = approval_own_request(request, user=user)
+    if own is not None:
+        raise ApprovalRefused(own)
+
+
+def approval_own_request(request: ApprovalRequest, *, user: AbstractBaseUser) -> str | None:
+    """Return why `user` may not decide `request` as its requester, or None when they may.
+
+    The requester is the staff user who made the correction, or for an API key's correction
+    the staff user who created the key (they saw its secret, so they could have sent it).
+    """
     if request.requested_by_id is not None and request.requested_by_id == user.pk:
-        raise ApprovalRefused(
+        return (
             f"You made the correction {request.public_id}: another person must approve or "
             "reject it."
         )
+    key = request.requested_by_api_key
+    if key is not None and key.created_by_id is not None and key.created_by_id == user.pk:
+        return (
+            f"You created the API key '{key.name}' that made the correction "
+            f"{request.public_id}: another person must approve or reject it."
+        )
+    return None
 
 
 def _record_decision_event(request: ApprovalRequest, *, ledger_id: int | None) -> None:

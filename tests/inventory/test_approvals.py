@@ -173,6 +173,31 @@ def test_the_requester_cannot_decide_their_own_request_even_as_a_manager(
     assert request.status == "pending" and counts(product) == (100, 25, 75)
 
 
+def test_a_superuser_cannot_decide_their_own_request_either(policy_20_units, product):
+    root = UserFactory(username="root", is_superuser=True)
+    request = damaged(product, root).approval_request
+
+    with pytest.raises(ApprovalRefused, match="another person must approve or reject it"):
+        approval_decide(request_id=request.pk, decision=APPROVE, user=root)
+    assert ApprovalRequest.objects.get(pk=request.pk).status == "pending"
+
+
+def test_the_creator_of_the_requesting_api_key_cannot_decide_its_request(
+    policy_20_units, product, make_api_key, manager, inventory_groups
+):
+    # They saw the key's secret when it was made: they could have sent the correction.
+    key, _ = make_api_key(owner="erp", corrections_need_approval=True, created_by=manager)
+    request = damaged_by(product, Actor.api(key)).approval_request
+
+    with pytest.raises(ApprovalRefused, match="You created the API key 'test key'"):
+        approval_decide(request_id=request.pk, decision=APPROVE, user=manager)
+    assert ApprovalRequest.objects.get(pk=request.pk).status == "pending"
+    other = UserFactory(username="manager2")
+    other.groups.add(*manager.groups.all())
+    approval_decide(request_id=request.pk, decision=APPROVE, user=other)
+    assert counts(product) == (80, 0, 80)
+
+
 def test_a_user_without_the_approve_permission_cannot_decide(policy_20_units, product, clerk):
     request = damaged(product, clerk).approval_request
     other_clerk = UserFactory(username="clerk2")

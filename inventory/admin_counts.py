@@ -60,6 +60,14 @@ def blind_ids(request: HttpRequest) -> frozenset[int]:
     return cached
 
 
+def without_blind(request: HttpRequest, rows: QuerySet) -> QuerySet:
+    """Return `rows` (of a model with a `product`) without those of products the user counts
+    blind: pages whose rows show counts (history, approval requests) leave them out entirely,
+    so no list, filter, search, sort, page or export of them tells their counts."""
+    blind = blind_ids(request)
+    return rows.exclude(product_id__in=blind) if blind else rows
+
+
 def blind_skus(request: HttpRequest) -> frozenset[str]:
     """Return the SKUs of the products this request's user counts blind (no query if none)."""
     blind = blind_ids(request)

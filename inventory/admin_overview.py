@@ -17,6 +17,7 @@ from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 
 from catalog.models import Category
+from inventory.admin_counts import blind_ids
 from inventory.charts import BarRow, BarSeries, bar_chart_svg
 from inventory.dashboard import (
     CHARTS,
@@ -192,6 +193,14 @@ class StockOverviewAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
         categories = list(Category.objects.order_by("name", "pk"))
         return OverviewForm(request.GET or {"period": DEFAULT_PRESET}, categories=categories)
 
+    def _overview(self, request: HttpRequest, form: OverviewForm) -> StockOverview:
+        # Products the user counts blind (cycle counts) are left out of every number.
+        return stock_overview(
+            period=form.chosen_period(),
+            category_id=form.category_id(),
+            hidden_product_ids=blind_ids(request),
+        )
+
     def overview_view(self, request: HttpRequest):
         """Show the overview for the chosen period and category (GET parameters)."""
         if not self.has_view_permission(request):
@@ -205,7 +214,7 @@ class StockOverviewAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
             "store_time_zone": settings.STORE_TIME_ZONE,
         }
         if form.is_valid():
-            overview = stock_overview(period=form.chosen_period(), category_id=form.category_id())
+            overview = self._overview(request, form)
             query = urlencode(
                 {
                     name: value
@@ -249,7 +258,7 @@ class StockOverviewAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
             return HttpResponse(
                 f"Cannot export: {problems}", status=400, content_type="text/plain; charset=utf-8"
             )
-        overview = stock_overview(period=form.chosen_period(), category_id=form.category_id())
+        overview = self._overview(request, form)
         period = overview.period
         filename = f"stock-overview-{chart}-{period.first_day:%Y%m%d}-{period.last_day:%Y%m%d}.csv"
         return csv_response(chart_csv_lines(overview, chart), filename=filename)

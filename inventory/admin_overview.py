@@ -23,6 +23,7 @@ from inventory.dashboard import (
     CHARTS,
     DEFAULT_PRESET,
     PRESETS,
+    Amount,
     InOut,
     Period,
     StockOverview,
@@ -114,36 +115,27 @@ def _in_out_chart(title: str, groups: list[InOut]) -> SafeString:
     )
 
 
+def _loss_chart(title: str, losses: list[tuple[str, Amount]]) -> SafeString:
+    # Bars by known value; a loss of unknown value is a hairline that says so in its text.
+    rows = [
+        BarRow(label=label, lengths=(loss.value,), texts=(loss.text,)) for label, loss in losses
+    ]
+    return bar_chart_svg(
+        title=title, rows=rows, series=[LOSS_SERIES], empty="No loss in this period."
+    )
+
+
 def overview_charts(overview: StockOverview) -> dict[str, SafeString]:
     """Return the SVG of each chart (CHARTS' names) for the overview."""
     return {
         "kinds": _in_out_chart(CHARTS["kinds"], overview.by_kind),
         "reasons": _in_out_chart(CHARTS["reasons"], overview.by_reason),
-        "loss": bar_chart_svg(
-            title=CHARTS["loss"],
-            rows=[
-                BarRow(
-                    label=group.label,
-                    lengths=(group.outgoing.value,),
-                    texts=(group.outgoing.text,),
-                )
-                for group in overview.loss_by_reason
-            ],
-            series=[LOSS_SERIES],
-            empty="No loss in this period.",
+        "loss": _loss_chart(
+            CHARTS["loss"], [(group.label, group.outgoing) for group in overview.loss_by_reason]
         ),
-        "top-loss": bar_chart_svg(
-            title=CHARTS["top-loss"],
-            rows=[
-                BarRow(
-                    label=f"{item.sku} {item.name}",
-                    lengths=(item.amount.value,),
-                    texts=(item.amount.text,),
-                )
-                for item in overview.top_loss
-            ],
-            series=[LOSS_SERIES],
-            empty="No loss in this period.",
+        "top-loss": _loss_chart(
+            CHARTS["top-loss"],
+            [(f"{item.sku} {item.name}", item.amount) for item in overview.top_loss],
         ),
         "top-moves": bar_chart_svg(
             title=CHARTS["top-moves"],

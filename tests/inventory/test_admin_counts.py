@@ -15,6 +15,7 @@ from inventory.approvals import approval_policy
 from inventory.counts import (
     CountSelection,
     count_lines_record,
+    count_session_cancel,
     count_session_create,
     count_session_submit,
 )
@@ -621,3 +622,38 @@ def test_approval_requests_of_a_product_counted_blind_are_hidden_from_its_counte
     # Once counting ends the request is back, for its decision.
     count_session_submit(session_id=CountSession.objects.get().pk, actor=clerk_manager)
     assert client.get(f"{REQUESTS}{waiting.pk}/change/").status_code == 200
+
+
+def test_an_earlier_sessions_review_is_hidden_from_a_manager_counting_its_product_blind(
+    manager, clerk, clerk_manager, counted, other
+):
+    earlier = count_session_create(
+        name="Last month",
+        selection=CountSelection(skus=(counted.sku, other.sku)),
+        assignees=[clerk],
+        actor=manager,
+    ).session
+    count_lines_record(
+        session_id=earlier.pk, counts={counted.pk: ON_HAND - 1, other.pk: 42}, actor=clerk
+    )
+    count_session_submit(session_id=earlier.pk, actor=clerk)
+    # Corrected since: the review would show the on-hand at that count and the change since.
+    stock_set(
+        product_id=counted.pk, quantity=ON_HAND + 5, reason_code="received", actor=Actor.system()
+    )
+    count_session_cancel(session_id=earlier.pk, actor=manager)
+    count_session_create(
+        name="Now",
+        selection=CountSelection(skus=(counted.sku,)),
+        assignees=[clerk_manager],
+        actor=manager,
+    )
+
+    hidden = client_as(clerk_manager).get(session_url(earlier))
+    shown = client_as(manager).get(session_url(earlier))
+
+    assert hidden.status_code == 200
+    assert "its review is hidden" in hidden.content.decode()
+    assert not shows_counts(hidden.content)
+    assert not shows(hidden.content, ON_HAND - 1)
+    assert shows(shown.content, ON_HAND)

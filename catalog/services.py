@@ -59,12 +59,11 @@ def product_create(
     warranty: str = "",
     is_active: bool = True,
     related_products: Iterable[Product] = (),
-    unit_cost: Decimal | None = None,
 ) -> Product:
     """Validate and save a new product (ProductInvalid lists every broken rule).
 
-    `unit_cost` is the product's first cost (None: unknown). product_update never changes
-    it; a cost changes through its own audited service.
+    It starts without a unit cost: costs are written by product_cost_set alone, which keeps
+    their history (shop.services.product_open gives a new product its first one).
     """
     product = Product(
         public_id=public_id,
@@ -77,7 +76,6 @@ def product_create(
         specifications={} if specifications is None else specifications,
         warranty=warranty,
         is_active=is_active,
-        unit_cost=unit_cost,
     )
     _validate(product)
     product.save(force_insert=True)

@@ -20,7 +20,12 @@ from django.utils.html import format_html
 
 from catalog.models import Product
 from inventory import admin_overview  # noqa: F401 - registers Inventory > Stock overview
-from inventory.admin_counts import blind_ids, hidden_count_html, hidden_stock_response
+from inventory.admin_counts import (
+    blind_ids,
+    hidden_count_html,
+    hidden_stock_response,
+    without_blind,
+)
 from inventory.admin_imports import StockImportAdminMixin
 from inventory.charts import stock_chart_svg
 from inventory.counts import not_counted_condition
@@ -105,6 +110,9 @@ class LastCountedFilter(admin.SimpleListFilter):
 
 # Shown in place of counts on the stock page of a product the user is counting blind.
 COUNT_FIELDS = ("on_hand", "reserved", "available", "low_stock", "updated_at")
+# The stock record's columns behind those counts: a query-string filter on them (?on_hand=7)
+# would list a product counted blind or not, and so tell its count.
+COUNT_COLUMNS = frozenset({"on_hand", "reserved", "updated_at"})
 
 
 @admin.register(StockRecord)
@@ -180,6 +188,12 @@ class StockRecordAdmin(
 
     def _blind(self, request: HttpRequest, record: StockRecord | None) -> bool:
         return record is not None and record.product_id in blind_ids(request)
+
+    def lookup_allowed(self, lookup, value, request):
+        # Django allows filters on any own column; not on counts for a user counting blind.
+        if lookup.split("__", 1)[0] in COUNT_COLUMNS and blind_ids(request):
+            return False
+        return super().lookup_allowed(lookup, value, request)
 
     def get_fields(self, request, obj=None):
         if self._blind(request, obj):
@@ -453,9 +467,7 @@ class StockMovementAdmin(GuardedModelAdminMixin, ProductColumnsMixin, admin.Mode
     def get_queryset(self, request):
         # Rows of products the user counts blind would show their counts: left out (the
         # export reads this queryset too).
-        movements = super().get_queryset(request)
-        blind = blind_ids(request)
-        return movements.exclude(product_id__in=blind) if blind else movements
+        return without_blind(request, super().get_queryset(request))
 
     @admin.display(description="on hand ±", ordering="on_hand_delta")
     def on_hand_change(self, movement: StockMovement) -> str:

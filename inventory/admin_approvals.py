@@ -13,6 +13,7 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from inventory.admin_counts import without_blind
 from inventory.approvals import (
     APPROVE,
     APPROVE_PERMISSION,
@@ -161,7 +162,11 @@ class ApprovalRequestAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
         return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ApprovalRequest]:
-        requests = super().get_queryset(request).select_related("product", "decided_by")
+        # A request shows the on-hand at its time (and the threshold's words may too): those
+        # of products the user counts blind are left out until counting ends (cycle counts).
+        requests = without_blind(
+            request, super().get_queryset(request).select_related("product", "decided_by")
+        )
         if request.user.has_perm(APPROVE_PERMISSION):
             return requests
         return requests.filter(requested_by=request.user)

@@ -60,6 +60,14 @@ def blind_ids(request: HttpRequest) -> frozenset[int]:
     return cached
 
 
+def without_blind(request: HttpRequest, rows: QuerySet) -> QuerySet:
+    """Return `rows` (of a model with a `product`) without those of products the user counts
+    blind: pages whose rows show counts (history, approval requests) leave them out entirely,
+    so no list, filter, search, sort, page or export of them tells their counts."""
+    blind = blind_ids(request)
+    return rows.exclude(product_id__in=blind) if blind else rows
+
+
 def blind_skus(request: HttpRequest) -> frozenset[str]:
     """Return the SKUs of the products this request's user counts blind (no query if none)."""
     blind = blind_ids(request)
@@ -346,6 +354,10 @@ class CountSessionAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
                 session.lines.select_related("product", "counted_by").order_by("product__sku")
             )
             context["form"] = CountEntryForm(lines=lines)
+        elif manager and self._counts_blind(request, session):
+            # An earlier session of a product the manager now counts blind: its review shows
+            # that product's on-hand then and its corrections since, like its stock history.
+            context["review_hidden"] = True
         elif manager:
             context["review"] = count_review(session=session)
             if session.adjustment_group:
@@ -356,6 +368,11 @@ class CountSessionAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
         else:
             context["my_lines"] = session.lines.filter(counted_by=user).count()
         return TemplateResponse(request, "admin/inventory/countsession/session.html", context)
+
+    @staticmethod
+    def _counts_blind(request: HttpRequest, session: CountSession) -> bool:
+        blind = blind_ids(request)
+        return bool(blind) and session.lines.filter(product_id__in=blind).exists()
 
     # Steps (POST only; each answers with the session page and a message)
 

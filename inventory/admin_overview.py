@@ -17,11 +17,13 @@ from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 
 from catalog.models import Category
+from inventory.admin_counts import blind_ids
 from inventory.charts import BarRow, BarSeries, bar_chart_svg
 from inventory.dashboard import (
     CHARTS,
     DEFAULT_PRESET,
     PRESETS,
+    Amount,
     InOut,
     Period,
     StockOverview,
@@ -113,36 +115,27 @@ def _in_out_chart(title: str, groups: list[InOut]) -> SafeString:
     )
 
 
+def _loss_chart(title: str, losses: list[tuple[str, Amount]]) -> SafeString:
+    # Bars by known value; a loss of unknown value is a hairline that says so in its text.
+    rows = [
+        BarRow(label=label, lengths=(loss.value,), texts=(loss.text,)) for label, loss in losses
+    ]
+    return bar_chart_svg(
+        title=title, rows=rows, series=[LOSS_SERIES], empty="No loss in this period."
+    )
+
+
 def overview_charts(overview: StockOverview) -> dict[str, SafeString]:
     """Return the SVG of each chart (CHARTS' names) for the overview."""
     return {
         "kinds": _in_out_chart(CHARTS["kinds"], overview.by_kind),
         "reasons": _in_out_chart(CHARTS["reasons"], overview.by_reason),
-        "loss": bar_chart_svg(
-            title=CHARTS["loss"],
-            rows=[
-                BarRow(
-                    label=group.label,
-                    lengths=(group.outgoing.value,),
-                    texts=(group.outgoing.text,),
-                )
-                for group in overview.loss_by_reason
-            ],
-            series=[LOSS_SERIES],
-            empty="No loss in this period.",
+        "loss": _loss_chart(
+            CHARTS["loss"], [(group.label, group.outgoing) for group in overview.loss_by_reason]
         ),
-        "top-loss": bar_chart_svg(
-            title=CHARTS["top-loss"],
-            rows=[
-                BarRow(
-                    label=f"{item.sku} {item.name}",
-                    lengths=(item.amount.value,),
-                    texts=(item.amount.text,),
-                )
-                for item in overview.top_loss
-            ],
-            series=[LOSS_SERIES],
-            empty="No loss in this period.",
+        "top-loss": _loss_chart(
+            CHARTS["top-loss"],
+            [(f"{item.sku} {item.name}", item.amount) for item in overview.top_loss],
         ),
         "top-moves": bar_chart_svg(
             title=CHARTS["top-moves"],
@@ -192,6 +185,14 @@ class StockOverviewAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
         categories = list(Category.objects.order_by("name", "pk"))
         return OverviewForm(request.GET or {"period": DEFAULT_PRESET}, categories=categories)
 
+    def _overview(self, request: HttpRequest, form: OverviewForm) -> StockOverview:
+        # Products the user counts blind (cycle counts) are left out of every number.
+        return stock_overview(
+            period=form.chosen_period(),
+            category_id=form.category_id(),
+            hidden_product_ids=blind_ids(request),
+        )
+
     def overview_view(self, request: HttpRequest):
         """Show the overview for the chosen period and category (GET parameters)."""
         if not self.has_view_permission(request):
@@ -205,7 +206,7 @@ class StockOverviewAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
             "store_time_zone": settings.STORE_TIME_ZONE,
         }
         if form.is_valid():
-            overview = stock_overview(period=form.chosen_period(), category_id=form.category_id())
+            overview = self._overview(request, form)
             query = urlencode(
                 {
                     name: value
@@ -249,7 +250,7 @@ class StockOverviewAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
             return HttpResponse(
                 f"Cannot export: {problems}", status=400, content_type="text/plain; charset=utf-8"
             )
-        overview = stock_overview(period=form.chosen_period(), category_id=form.category_id())
+        overview = self._overview(request, form)
         period = overview.period
         filename = f"stock-overview-{chart}-{period.first_day:%Y%m%d}-{period.last_day:%Y%m%d}.csv"
         return csv_response(chart_csv_lines(overview, chart), filename=filename)

@@ -212,14 +212,19 @@ class StockOverview:
     top_loss: list[ProductLoss]
     top_moves: list[ProductMoves]
     low_stock_count: int
+    hidden_count: int = 0  # products left out (hidden_product_ids)
 
 
-def _movements(period: Period, category_id: int | None) -> QuerySet[StockMovement]:
+def _movements(
+    period: Period, category_id: int | None, hidden: frozenset[int]
+) -> QuerySet[StockMovement]:
     movements = StockMovement.objects.filter(
         created_at__gte=period.start, created_at__lt=period.end
     )
     if category_id is not None:
         movements = movements.filter(product__category_id=category_id)
+    if hidden:
+        movements = movements.exclude(product_id__in=hidden)
     return movements.order_by()
 
 
@@ -357,24 +362,35 @@ def _named(
     return top_loss, top_moves
 
 
-def low_stock_records(*, category_id: int | None = None) -> QuerySet[StockRecord]:
+def low_stock_records(
+    *, category_id: int | None = None, hidden_product_ids: frozenset[int] = frozenset()
+) -> QuerySet[StockRecord]:
     """Return the stock records at or below their low-stock threshold (inventory.rules)."""
     records = StockRecord.objects.annotate(available_units=available_expression()).filter(
         low_stock_condition(available="available_units")
     )
     if category_id is not None:
         records = records.filter(product__category_id=category_id)
+    if hidden_product_ids:
+        records = records.exclude(product_id__in=hidden_product_ids)
     return records
 
 
-def stock_overview(*, period: Period, category_id: int | None = None) -> StockOverview:
+def stock_overview(
+    *,
+    period: Period,
+    category_id: int | None = None,
+    hidden_product_ids: frozenset[int] = frozenset(),
+) -> StockOverview:
     """Return the overview of stock movements in `period` (optionally one category's).
 
-    Five queries whatever the number of products and rows: the amounts grouped by kind,
-    reason code and direction; the top products by loss value; the top products by
-    movements; the names of those products; the count of low-stock records.
+    `hidden_product_ids`: products left out of every number, the low-stock count included
+    (those the reader counts blind: a period's ins minus outs, or "low stock", would tell
+    their counts). Five queries whatever the number of products and rows: the amounts
+    grouped by kind, reason code and direction; the top products by loss value; the top
+    products by movements; the names of those products; the count of low-stock records.
     """
-    movements = _movements(period, category_id)
+    movements = _movements(period, category_id, hidden_product_ids)
     rows = _grouped(movements)
     reason_labels = {code.value: code.label for code in reasons.REASON_CODES}
     loss_rows = [r for r in rows if _is_loss(r["kind"], r["reason_code"], r["direction"])]
@@ -396,7 +412,10 @@ def stock_overview(*, period: Period, category_id: int | None = None) -> StockOv
         loss_total=loss_total,
         top_loss=top_loss,
         top_moves=top_moves,
-        low_stock_count=low_stock_records(category_id=category_id).count(),
+        low_stock_count=low_stock_records(
+            category_id=category_id, hidden_product_ids=hidden_product_ids
+        ).count(),
+        hidden_count=len(hidden_product_ids),
     )
 
 

@@ -162,7 +162,9 @@ def _decode(data: bytes) -> str:
 def _delimiter(text: str) -> str:
     # Spreadsheets set to a European locale separate cells with ';' (the decimal comma
     # takes ','). The header decides: it holds only column names, so no value can mislead.
-    header = text.split("\n", 1)[0]
+    # The header line ends at the first line break of any kind: CR alone in files saved by
+    # Excel for Mac as "CSV (Macintosh)".
+    header = re.split(r"[\r\n]", text, maxsplit=1)[0]
     return ";" if header.count(";") > header.count(",") else ","
 
 
@@ -231,6 +233,17 @@ def _whole_number(
     return number
 
 
+def _unnamed_problem(unnamed: list[tuple[int, str]]) -> str:
+    # One problem for all of them, naming three: a header of many empty names must not turn
+    # one row into a message per cell.
+    if len(unnamed) == 1:
+        position, value = unnamed[0]
+        return f"column {position} has no name in the header but holds {_shown(value)}"
+    named = ", ".join(str(position) for position, _value in unnamed[:3])
+    more = f" and {len(unnamed) - 3} more" if len(unnamed) > 3 else ""
+    return f"columns {named}{more} have no name in the header but hold values"
+
+
 def _row_item(
     row: int, cells: list[str], columns: list[str], *, first_row_of: dict[str, int]
 ) -> tuple[BulkItem, str]:
@@ -241,18 +254,19 @@ def _row_item(
         problems.append(f"it has {len(cells)} cells, but the header names {len(columns)} columns")
     values = dict.fromkeys(COLUMNS, "")
     too_long: set[str] = set()  # named once, not checked further
+    unnamed: list[tuple[int, str]] = []  # (position, value) of cells in columns without a name
     for position, (name, cell) in enumerate(zip(columns, cells, strict=False), start=1):
         value = cell.strip()
         limit = MAX_CELL_LENGTHS[name]
         if not name and value:
-            problems.append(
-                f"column {position} has no name in the header but holds {_shown(value)}"
-            )
+            unnamed.append((position, value))
         elif len(value) > limit:
             problems.append(f"{name} is longer than {limit} characters")
             too_long.add(name)
         elif name:
             values[name] = value
+    if unnamed:
+        problems.append(_unnamed_problem(unnamed))
     sku = values["sku"].upper() or None
     if sku is None and "sku" not in too_long:
         problems.append("sku is empty")

@@ -154,10 +154,13 @@ class ProductAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
             if cost_changed:  # the one writer of costs, which keeps the history
                 product_cost_set(product=obj, unit_cost=form.cleaned_data["unit_cost"], actor=actor)
             return
-        # Every product has a stock record from the start; units arrive via corrections.
-        product = product_open(actor=actor, **fields)
-        if cost_changed:
-            product_cost_set(product=product, unit_cost=form.cleaned_data["unit_cost"], actor=actor)
+        # Every product has a stock record from the start; units arrive via corrections. A
+        # first cost goes through the cost service inside product_open.
+        product = product_open(
+            actor=actor,
+            unit_cost=form.cleaned_data["unit_cost"] if cost_changed else None,
+            **fields,
+        )
         # The admin goes on with its own instance (inlines, log entry, redirect).
         vars(obj).update(vars(product))
 

@@ -10,8 +10,12 @@ from catalog.models import Category, Product
 from catalog.services import product_update
 from shop.services import product_bulk_open, product_open
 from techparts.actors import Actor
+from techparts.money import to_cents
 
 SYNTHETIC_PREFIX = "PROD-SYN-"
+# The demo catalog's unit costs: this share of each price (a distributor's usual margin), so
+# the stock overview values the demo's movements. Synthetic products have no cost (unknown).
+DEMO_COST_SHARE = Decimal("0.72")
 
 
 @transaction.atomic
@@ -34,6 +38,7 @@ def load_demo_catalog() -> tuple[int, int]:
             actor=Actor.system(),
             stock=data["stock"],
             reason="Opening balance (demo data)",
+            unit_cost=to_cents(Decimal(data["price"]) * DEMO_COST_SHARE),
             public_id=data["id"],
             sku=data["sku"],
             name=data["name"],

@@ -12,7 +12,12 @@ from typing import Unpack
 from django.db import transaction
 
 from catalog.models import Product
-from catalog.services import ProductFields, product_bulk_create, product_create
+from catalog.services import (
+    ProductFields,
+    product_bulk_create,
+    product_cost_set,
+    product_create,
+)
 from inventory.services import stock_open
 from techparts.actors import Actor
 
@@ -31,10 +36,14 @@ def product_open(
 ) -> Product:
     """Create a product through the catalog and open its stock record with `stock` units.
 
-    The opening balance is ledgered like any other stock change; ProductInvalid or
-    InvalidQuantity leaves nothing behind.
+    The opening balance is ledgered like any other stock change; ProductInvalid,
+    CostChangeForbidden, CostInvalid or InvalidQuantity leaves nothing behind.
     """
-    product = product_create(unit_cost=unit_cost, **fields)
+    product = product_create(**fields)
+    if unit_cost is not None:
+        # Before the opening balance, so its ledger row carries the cost; the first cost is
+        # the first entry of the product's cost history, like every later one.
+        product_cost_set(product=product, unit_cost=unit_cost, actor=actor)
     stock_open(
         balances={product: stock},
         actor=actor,

@@ -11,9 +11,10 @@ from catalog.roles import GROUP_PERMISSIONS, MANAGERS
 from catalog.services import product_cost_set
 from inventory.models import StockMovement
 from inventory.services import stock_adjust
+from shop.services import product_open
 from techparts.actors import Actor
 from techparts.roles import ensure_groups
-from tests.factories import ProductFactory, UserFactory
+from tests.factories import CategoryFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -154,3 +155,30 @@ def test_the_catalog_managers_group_holds_the_cost_permission():
     assert (
         not {"delete_product", "delete_productcostchange", "change_productcostchange"} & codenames
     )
+
+
+def test_a_products_first_cost_is_the_first_entry_of_its_history_and_values_its_opening():
+    product = ProductFactory(stock=4, unit_cost=Decimal("80.00"))
+
+    assert history(product) == [(None, Decimal("80.00"), "system", None)]
+    [opening] = StockMovement.objects.filter(product=product)
+    assert (opening.on_hand_delta, opening.unit_cost) == (4, Decimal("80.00"))
+
+
+def test_a_first_cost_from_someone_who_may_not_set_costs_creates_nothing():
+    clerk = UserFactory(username="clerk-without-cost-rights")
+
+    with pytest.raises(CostChangeForbidden):
+        product_open(
+            actor=Actor.staff(clerk),
+            stock=3,
+            unit_cost=Decimal("5.00"),
+            public_id="PROD-NO-COST-001",
+            sku="SKU-NO-COST-001",
+            name="No cost rights",
+            category=CategoryFactory(),
+            manufacturer="Acme",
+            price=Decimal("9.00"),
+        )
+
+    assert not Product.objects.filter(sku="SKU-NO-COST-001").exists()

@@ -15,11 +15,12 @@ from inventory.approvals import approval_policy
 from inventory.counts import (
     CountSelection,
     count_lines_record,
+    count_session_cancel,
     count_session_create,
     count_session_submit,
 )
 from inventory.models import CountSession, StockMovement, StockRecord
-from inventory.services import stock_reserve
+from inventory.services import stock_reserve, stock_set
 from techparts.actors import Actor
 from tests.conftest import stock_of
 from tests.factories import ProductFactory, UserFactory
@@ -31,6 +32,7 @@ ADD = SESSIONS + "add/"
 STOCK_LIST = "/admin/inventory/stockrecord/"
 HISTORY = "/admin/inventory/stockmovement/"
 PRODUCTS = "/admin/catalog/product/"
+REQUESTS = "/admin/inventory/approvalrequest/"
 # The counted product's counts: numbers no other part of these pages shows.
 ON_HAND, RESERVED = 7351, 1234
 AVAILABLE = ON_HAND - RESERVED
@@ -546,3 +548,112 @@ def test_a_flagged_line_is_approved_in_review_before_posting(
     assert session.state == CountSession.State.POSTED
     assert stock_of(counted).on_hand == ON_HAND - 2
     assert client.post(session_url(session, "approve"), {"line": "abc"}).status_code == 302
+
+
+# Blindness reaches filters in the query string and the approval requests too
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        f"on_hand={ON_HAND}",
+        f"on_hand__gte={ON_HAND}",
+        f"reserved={RESERVED}",
+        f"reserved__lt={RESERVED + 1}",
+        "updated_at__isnull=False",
+    ],
+)
+def test_stock_list_query_filters_on_counts_are_refused_to_a_counting_clerk(
+    session, clerk, manager, counted, other, query
+):
+    refused = client_as(clerk).get(f"{STOCK_LIST}?{query}")
+    allowed = client_as(manager).get(f"{STOCK_LIST}?{query}")
+
+    # A filter on the real column would list the hidden product or not, and so tell its count.
+    assert refused.status_code == 400
+    assert counted.sku not in refused.content.decode()
+    assert allowed.status_code == 200  # whoever sees the counts still filters on them
+
+
+def test_approval_requests_of_a_product_counted_blind_are_hidden_from_its_counter(
+    manager, clerk_manager, counted, other
+):
+    policy = approval_policy()
+    policy.min_units = 20
+    policy.save()
+    count_session_create(
+        name="Aisle 7",
+        selection=CountSelection(skus=(counted.sku,)),
+        assignees=[clerk_manager],
+        actor=manager,
+    )
+    # Another manager's large correction of the counted product waits for approval: its page
+    # shows the on-hand at request time and the threshold's words name it.
+    waiting = stock_set(
+        product_id=counted.pk,
+        quantity=ON_HAND - 100,
+        reason_code="damaged",
+        actor=Actor.staff(manager),
+        approvals=True,
+    ).approval_request
+    visible = stock_set(
+        product_id=other.pk,
+        quantity=10,
+        reason_code="damaged",
+        actor=Actor.staff(manager),
+        approvals=True,
+    ).approval_request
+    client = client_as(clerk_manager)
+
+    listing = client.get(REQUESTS)
+    searched = client.get(f"{REQUESTS}?q={counted.sku}")
+    filtered = client.get(f"{REQUESTS}?on_hand_at_request={ON_HAND}")
+    page = client.get(f"{REQUESTS}{waiting.pk}/change/")
+    decided = client.post(f"{REQUESTS}{waiting.pk}/decide/", {"_approve": "1", "comment": ""})
+
+    assert [r.pk for r in listing.context["cl"].result_list] == [visible.pk]
+    assert not shows_counts(listing.content)
+    assert list(searched.context["cl"].result_list) == []
+    assert list(filtered.context["cl"].result_list) == []
+    assert page.status_code == 302  # "does not exist", like the product's ledger rows
+    assert decided.status_code == 404
+    waiting.refresh_from_db()
+    assert waiting.is_pending
+    # Once counting ends the request is back, for its decision.
+    count_session_submit(session_id=CountSession.objects.get().pk, actor=clerk_manager)
+    assert client.get(f"{REQUESTS}{waiting.pk}/change/").status_code == 200
+
+
+def test_an_earlier_sessions_review_is_hidden_from_a_manager_counting_its_product_blind(
+    manager, clerk, clerk_manager, counted, other
+):
+    earlier = count_session_create(
+        name="Last month",
+        selection=CountSelection(skus=(counted.sku, other.sku)),
+        assignees=[clerk],
+        actor=manager,
+    ).session
+    count_lines_record(
+        session_id=earlier.pk, counts={counted.pk: ON_HAND - 1, other.pk: 42}, actor=clerk
+    )
+    count_session_submit(session_id=earlier.pk, actor=clerk)
+    # Corrected since: the review would show the on-hand at that count and the change since.
+    stock_set(
+        product_id=counted.pk, quantity=ON_HAND + 5, reason_code="received", actor=Actor.system()
+    )
+    count_session_cancel(session_id=earlier.pk, actor=manager)
+    count_session_create(
+        name="Now",
+        selection=CountSelection(skus=(counted.sku,)),
+        assignees=[clerk_manager],
+        actor=manager,
+    )
+
+    hidden = client_as(clerk_manager).get(session_url(earlier))
+    shown = client_as(manager).get(session_url(earlier))
+
+    assert hidden.status_code == 200
+    assert "its review is hidden" in hidden.content.decode()
+    assert not shows_counts(hidden.content)
+    assert not shows(hidden.content, ON_HAND - 1)
+    assert shows(shown.content, ON_HAND)

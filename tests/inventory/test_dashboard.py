@@ -14,10 +14,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog.services import product_cost_set
+from inventory.counts import CountSelection, count_session_create
 from inventory.dashboard import Amount, period_between, period_of, stock_overview
 from inventory.services import stock_adjust, stock_reserve, stock_set, stock_ship
 from techparts.actors import Actor
-from tests.factories import CategoryFactory, ProductFactory
+from tests.conftest import stock_of
+from tests.factories import CategoryFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -497,7 +499,8 @@ def test_the_page_runs_the_same_queries_for_few_and_many_products(clock, manager
     many = queries()
 
     assert few == many
-    # session, user, permissions (2), categories, grouped amounts, top loss, top moves, low stock
+    # session, user, permissions (2), products counted blind, categories, grouped amounts, top
+    # loss, top moves, low stock
     assert many <= 10
 
 
@@ -532,3 +535,33 @@ def test_the_page_references_nothing_outside_the_site(ledger, manager):
     absolute = set(re.findall(r"(?i)(?:https?:)?//[^\s\"'<>)]+", content))
     assert absolute <= {"http://www.w3.org/2000/svg"}
     assert "<script" not in content.split('id="content-main"', 1)[1]
+
+
+def test_products_a_manager_counts_blind_are_left_out_of_the_overview_and_its_csv(
+    ledger, manager, inventory_groups
+):
+    # All of a product's ins minus its outs is its on-hand; "low stock" tells its available.
+    counter = UserFactory(username="lead-clerk")
+    counter.groups.add(*inventory_groups.values())
+    a = ledger["a"]
+    low = stock_of(a)
+    low.low_stock_threshold = 50
+    low.save()
+    count_session_create(
+        name="GPUs", selection=CountSelection(skus=(a.sku,)), assignees=[counter], actor=manager
+    )
+    query = {"period": "today", "category": ledger["gpus"].pk}
+
+    page = client_as(counter).get(OVERVIEW, query)
+    moves_csv = client_as(counter).get(OVERVIEW + "csv/top-moves/", query)
+    seen_by_others = client_as(manager).get(OVERVIEW, query)
+
+    overview = page.context["overview"]
+    assert [p.sku for p in overview.top_moves] == [ledger["b"].sku]
+    assert (overview.total.incoming.units, overview.low_stock_count) == (20, 0)
+    assert "1 product you are counting" in page.content.decode()
+    assert a.sku not in page.content.decode()
+    assert a.sku not in b"".join(moves_csv.streaming_content).decode()
+    others = seen_by_others.context["overview"]
+    assert (others.total.incoming.units, others.low_stock_count) == (30, 1)
+    assert a.sku in seen_by_others.content.decode()

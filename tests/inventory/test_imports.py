@@ -199,6 +199,34 @@ def test_a_cell_larger_than_the_csv_field_limit_is_refused_not_read_whole():
     assert refusal(data).startswith("The file is not valid CSV (near line 2): field larger")
 
 
+def test_a_row_full_of_cells_under_unnamed_columns_gets_a_short_message():
+    # A header of many empty names lets a row fill them: one message, not one per cell.
+    columns = 100_000
+    header = "sku,quantity,reason_code" + "," * columns + "\n"
+    row = "GPU-1,1,damaged," + ",".join(["x"] * columns) + "\n"
+
+    (item,) = read(header + row)
+
+    assert item.malformed == (
+        "row 2: columns 4, 5, 6 and 99997 more have no name in the header but hold values"
+    )
+
+
+def test_a_classic_mac_file_with_cr_line_ends_takes_its_separator_from_the_header():
+    # Excel for Mac's "CSV (Macintosh)" ends lines with CR alone; notes full of ';' come after.
+    text = "sku,adjust_by,reason_code,note\rGPU-1,-1,damaged,a;b;c;d;e;f;g;h;i;j;k;l\rCPU-2,2,received,\r"
+
+    parsed = corrections_csv_read(data=text.encode())
+
+    assert parsed.delimiter == ","
+    assert parsed.items == [
+        BulkItem(
+            sku="GPU-1", adjust_by=-1, reason_code="damaged", reason="a;b;c;d;e;f;g;h;i;j;k;l"
+        ),
+        BulkItem(sku="CPU-2", adjust_by=2, reason_code="received"),
+    ]
+
+
 # --- Review (dry run) and apply ---
 
 

@@ -42,6 +42,10 @@ def test_demo_has_the_seed_products_exactly():
         "power_consumption": "450W",
     }
     assert gpu.warranty == "3 years"
+    # A cost (72% of the price), kept in its history and on the opening ledger row.
+    assert gpu.unit_cost == Decimal("1151.99")
+    assert list(gpu.cost_changes.values_list("new_cost", flat=True)) == [Decimal("1151.99")]
+    assert StockMovement.objects.get(product=gpu).unit_cost == Decimal("1151.99")
     cpu = Product.objects.select_related("stock").get(public_id="PROD-5950X-AMD-001")
     assert cpu.price == Decimal("549.99")
     assert cpu.stock.available > 0

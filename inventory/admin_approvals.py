@@ -20,6 +20,7 @@ from inventory.approvals import (
     POLICY_ID,
     REJECT,
     approval_decide,
+    approval_own_request,
     approval_policy,
 )
 from inventory.models import ApprovalPolicy, ApprovalRequest
@@ -220,20 +221,17 @@ class ApprovalRequestAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def _may_decide(self, request: HttpRequest, approval: ApprovalRequest) -> bool:
-        return (
-            approval.is_pending
-            and request.user.has_perm(APPROVE_PERMISSION)
-            and approval.requested_by_id != request.user.pk
-        )
-
     def change_view(self, request, object_id, form_url="", extra_context=None):
         approval = self.get_object(request, object_id)
         extra = {}
         if approval is not None:
+            own = approval_own_request(approval, user=request.user)
             extra = {
-                "may_decide": self._may_decide(request, approval),
-                "own_request": approval.requested_by_id == request.user.pk,
+                "may_decide": approval.is_pending
+                and request.user.has_perm(APPROVE_PERMISSION)
+                and own is None,
+                "own_request": own is not None,
+                "own_key": own is not None and approval.requested_by_id != request.user.pk,
                 "is_pending": approval.is_pending,
                 "decision_form": DecisionForm(),
                 "decide_url": reverse("admin:inventory_approvalrequest_decide", args=[approval.pk]),
@@ -274,7 +272,9 @@ class ApprovalRequestAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
             )
         else:
             text = f"Request {decided.public_id} rejected: nothing was applied."
-        if decided.held:
+        if decided.held and decision == APPROVE:
+            text += f" Its {decided.held} held units left the stock with it."
+        elif decided.held:
             text += f" The {decided.held} held units are available again."
         self.message_user(request, text, messages.SUCCESS)
         return back

@@ -9,12 +9,13 @@ through the stock services) or rejects. docs/inventory.md, "Two-person approval"
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import router, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from inventory.errors import StockConflict
@@ -124,6 +125,31 @@ class ApprovalRules:
             unit_cost=record.product.unit_cost,
             policy=self.policy,
         )
+
+    def requests_waiting(
+        self, *, actor: Actor, records: Iterable[StockRecord | LockedCounts]
+    ) -> dict[tuple[int, int], ApprovalRequest]:
+        """Return `actor`'s pending requests made from each locked record's current on-hand,
+        by (product id, the on-hand count they set): the answer to the same count asked again.
+        One query.
+        """
+        on_hand = {record.product_id: record.on_hand for record in records}
+        requester = (
+            Q(requested_by=actor.user)
+            if actor.user is not None
+            else Q(requested_by_api_key=actor.api_key)
+        )
+        waiting = ApprovalRequest.objects.filter(
+            requester,
+            source=actor.source,
+            status=ApprovalRequest.Status.PENDING,
+            product_id__in=list(on_hand),
+        ).order_by("id")
+        return {
+            (request.product_id, request.on_hand_at_request + request.on_hand_delta): request
+            for request in waiting
+            if request.on_hand_at_request == on_hand[request.product_id]
+        }
 
     def requests_open(
         self, *, changes: Sequence[PendingChange], actor: Actor, reference: str
@@ -273,11 +299,29 @@ def _check_decider(request: ApprovalRequest, *, user: AbstractBaseUser) -> None:
             "Only a holder of the 'approve corrections' permission (Inventory managers) may "
             "approve or reject a correction."
         )
+    own = approval_own_request(request, user=user)
+    if own is not None:
+        raise ApprovalRefused(own)
+
+
+def approval_own_request(request: ApprovalRequest, *, user: AbstractBaseUser) -> str | None:
+    """Return why `user` may not decide `request` as its requester, or None when they may.
+
+    The requester is the staff user who made the correction, or for an API key's correction
+    the staff user who created the key (they saw its secret, so they could have sent it).
+    """
     if request.requested_by_id is not None and request.requested_by_id == user.pk:
-        raise ApprovalRefused(
+        return (
             f"You made the correction {request.public_id}: another person must approve or "
             "reject it."
         )
+    key = request.requested_by_api_key
+    if key is not None and key.created_by_id is not None and key.created_by_id == user.pk:
+        return (
+            f"You created the API key '{key.name}' that made the correction "
+            f"{request.public_id}: another person must approve or reject it."
+        )
+    return None
 
 
 def _record_decision_event(request: ApprovalRequest, *, ledger_id: int | None) -> None:

@@ -425,14 +425,58 @@ def stock_set(
     setting = _setting_kind(kind, quantity=quantity)
     if (product_id is None) == (sku is None):
         raise TypeError("stock_set() takes exactly one of product_id and sku")
-    record = _lock_record(product_id=product_id, sku=sku)
+    return _set_on_hand(
+        _lock_record(product_id=product_id, sku=sku),
+        setting=setting,
+        quantity=quantity,
+        actor=actor,
+        reason=reason,
+        reference=reference,
+        kind=kind,
+        reason_code=reason_code,
+        expected_quantity=expected_quantity,
+        adjustment_group=adjustment_group,
+        approvals=approvals,
+        approval_request_id=approval_request_id,
+        sets_count=True,
+    )
+
+
+def _set_on_hand(
+    record: StockRecord,
+    *,
+    setting: MovementKind,
+    quantity: int,
+    actor: Actor,
+    reason: str,
+    reference: str,
+    kind: str,
+    reason_code: str,
+    expected_quantity: int | None,
+    adjustment_group: UUID | None,
+    approvals: bool,
+    approval_request_id: int | None,
+    sets_count: bool,
+) -> StockChange:
+    """stock_set and stock_adjust on the locked `record`; `sets_count`: the caller named the
+    count (asking for it again while it waits for approval is the same request)."""
     _check_expected(record, expected_quantity=expected_quantity)
-    _raise(setting.refusal(record, quantity))
     previous = record.on_hand
+    rules = _approval_rules(actor) if approvals and quantity != previous else None
+    if rules is not None and sets_count:
+        # A count sent again (a retried PATCH, a form posted twice) while its request waits
+        # answers that request: a second one would hold and, approved, apply the change twice.
+        waiting = rules.requests_waiting(actor=actor, records=[record]).get(
+            (record.product_id, quantity)
+        )
+        if waiting is not None:
+            return StockChange(
+                record=record, previous_on_hand=previous, movement=None, approval_request=waiting
+            )
+    _raise(setting.refusal(record, quantity))
     if quantity == previous:
         return StockChange(record=record, previous_on_hand=previous, movement=None)
     movement = _movement(record, kind=kind, on_hand_delta=quantity - previous, reserved_delta=0)
-    rules = _approval_rules(actor) if approvals else None
     if rules is not None and (crossed := rules.crossed(record, movement)):
         (request,) = rules.requests_open(
             changes=[PendingChange(movement, reason_code, reason, crossed)],
@@ -550,18 +594,21 @@ def stock_adjust(
             f"Cannot remove {-delta} units of '{record.product.sku}': "
             f"only {record.on_hand} on hand."
         )
-    # stock_set locks the same row again: a no-op inside this transaction.
-    return stock_set(
-        product_id=product_id,
+    kind, reason_code = caller_reason(kind=kind, reason_code=reason_code)
+    return _set_on_hand(
+        record,
+        setting=_setting_kind(kind, quantity=record.on_hand + delta),
         quantity=record.on_hand + delta,
         actor=actor,
         reason=reason,
         reference=reference,
         kind=kind,
         reason_code=reason_code,
+        expected_quantity=None,
         adjustment_group=adjustment_group,
         approvals=approvals,
         approval_request_id=approval_request_id,
+        sets_count=False,
     )
 
 
@@ -714,6 +761,42 @@ def _failed(
     )
 
 
+def _pending(
+    index: int,
+    item: BulkItem,
+    record: LockedCounts,
+    *,
+    change: int,
+    thresholds: str,
+    request: "ApprovalRequest | None",
+    newly_held: int,
+) -> BulkOutcome:
+    """A `pending_approval` item: its request (None in a dry run) and the stock it leaves."""
+    if request is None:
+        message = (
+            f"Needs approval: {thresholds}. Applied, the change of {change:+d} "
+            "waits for another person's approval (a decrease's units held meanwhile)."
+        )
+    else:
+        message = (
+            f"Waits for approval: {thresholds}. The change of {change:+d} "
+            f"is applied once another person approves {request.public_id}."
+        )
+    return BulkOutcome(
+        index=index,
+        sku=item.sku,
+        outcome=PENDING_APPROVAL,
+        product_id=record.product.public_id,
+        quantity=record.on_hand,
+        previous_quantity=record.on_hand,
+        change=0,
+        reserved=record.reserved + newly_held,
+        available=record.available - newly_held,
+        message=message,
+        approval_request=None if request is None else request.public_id,
+    )
+
+
 @_in_transaction
 def stock_bulk_apply(
     *,
@@ -741,8 +824,12 @@ def stock_bulk_apply(
     `dry_run`: answer exactly what this call would answer now (the same outcomes, or the same
     BulkRejected), checked under the same locks, but write nothing: no stock change, no ledger
     row, no event, no approval request (an item that would wait is reported `pending_approval`
-    without a request id), and `adjustment_group` None. Only the locking read runs (and the
-    approval policy's, for an actor subject to it).
+    without a request id), and `adjustment_group` None. Only the locking read runs (and, for an
+    actor subject to approval, the reads of the policy and of its waiting requests).
+
+    An item setting a count that one of the actor's pending requests already asks for, from
+    the same on-hand, is reported `pending_approval` in that request (a retried call opens no
+    second request, holds nothing more).
     """
     if error_policy not in ERROR_POLICIES:
         raise ValueError(f"unknown error policy {error_policy!r}")
@@ -752,6 +839,19 @@ def stock_bulk_apply(
     # Whether the actor is subject to approval is known without a query: the policy is read
     # only for those who are.
     rules = _approval_rules(actor) if approvals else None
+    # A count sent again while its request waits answers that request (as stock_set does).
+    repeats = (
+        rules.requests_waiting(
+            actor=actor,
+            records=[
+                records[item.sku]
+                for item in items
+                if item.adjust_by is None and item.sku in records
+            ],
+        )
+        if rules is not None
+        else {}
+    )
     outcomes: list[BulkOutcome | None] = []
     movements: list[Movement] = []
     applied_at: list[int] = []  # the index in `outcomes` of each movement's item
@@ -765,6 +865,24 @@ def stock_bulk_apply(
             outcomes.append(_failed(index, item, records.get(item.sku or ""), refusal))
             continue
         record = records.get(item.sku)
+        repeat = (
+            repeats.get((record.product_id, item.quantity))
+            if record is not None and item.adjust_by is None
+            else None
+        )
+        if repeat is not None and item.expected_quantity in (None, record.on_hand):
+            outcomes.append(
+                _pending(
+                    index,
+                    item,
+                    record,
+                    change=repeat.on_hand_delta,
+                    thresholds=repeat.threshold,
+                    request=repeat,
+                    newly_held=0,
+                )
+            )
+            continue
         try:
             # The API checked the code with the item; a direct caller's unknown code fails it.
             kind, code = caller_reason(kind=None, reason_code=item.reason_code)
@@ -839,30 +957,14 @@ def stock_bulk_apply(
             row_values=written,
         )
     for (index, movement, _code, crossed), request in zip(waiting, requests, strict=True):
-        record = records[items[index].sku]
-        held = max(-movement.on_hand_delta, 0)
-        if request is None:
-            message = (
-                f"Needs approval: {crossed}. Applied, the change of {movement.on_hand_delta:+d} "
-                "waits for another person's approval (a decrease's units held meanwhile)."
-            )
-        else:
-            message = (
-                f"Waits for approval: {crossed}. The change of {movement.on_hand_delta:+d} "
-                f"is applied once another person approves {request.public_id}."
-            )
-        outcomes[index] = BulkOutcome(
-            index=index,
-            sku=items[index].sku,
-            outcome=PENDING_APPROVAL,
-            product_id=record.product.public_id,
-            quantity=record.on_hand,
-            previous_quantity=record.on_hand,
-            change=0,
-            reserved=record.reserved + (0 if request is None else held),
-            available=record.available - (0 if request is None else held),
-            message=message,
-            approval_request=None if request is None else request.public_id,
+        outcomes[index] = _pending(
+            index,
+            items[index],
+            records[items[index].sku],
+            change=movement.on_hand_delta,
+            thresholds=crossed,
+            request=request,
+            newly_held=0 if request is None else request.held,
         )
     for index, movement in zip(applied_at, applied, strict=True):
         record = records[items[index].sku]
@@ -1002,32 +1104,6 @@ def stock_ship(
         kind=Kind.SHIPMENT,
         reason=reason,
         events=events,
-    )
-
-
-@_in_transaction
-def stock_hold(
-    *,
-    product_id: int,
-    units: int,
-    actor: Actor,
-    reference: str,
-    reason: str,
-    approval_request_id: int,
-) -> list[Movement]:
-    """Hold available units out of sale while a decrease waits for approval (kind `hold`).
-
-    Held units count as reserved, so no order can take them; InsufficientStock when fewer are
-    available.
-    """
-    return _move_units(
-        quantities={product_id: units},
-        actor=actor,
-        reference=reference,
-        kind=Kind.HOLD,
-        reason=reason,
-        reason_code=reasons.APPROVAL,
-        approval_request_id=approval_request_id,
     )
 
 

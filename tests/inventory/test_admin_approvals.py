@@ -11,6 +11,7 @@ from inventory.models import ApprovalRequest, StockMovement
 from inventory.roles import CLERKS, MANAGERS
 from inventory.services import stock_set
 from techparts.actors import Actor
+from techparts.apikeys.services import api_key_create
 from tests.conftest import stock_of
 from tests.factories import ProductFactory, UserFactory
 from tests.inventory.test_admin import client_as, correct_url
@@ -99,7 +100,7 @@ def test_another_manager_approves_with_a_comment_and_the_ledger_points_at_it(
 
     assert messages_of(response) == [
         f"Request {approval.public_id} approved: the change of -25 to GPU-NV-4090-MSI-001 was applied. "
-        "The 25 held units are available again."
+        "Its 25 held units left the stock with it."
     ]
     approval.refresh_from_db()
     assert (approval.status, approval.decided_by, approval.comment) == (
@@ -230,3 +231,31 @@ def test_the_api_key_admin_edits_the_per_key_setting(make_api_key):
     assert response.status_code == 302
     key.refresh_from_db()
     assert key.corrections_need_approval is True
+
+
+def test_the_creator_of_the_requesting_key_sees_no_decision_buttons(policy, gpu, manager):
+    key, _ = api_key_create(
+        name="ERP sync",
+        owner="erp",
+        scopes=[],
+        corrections_need_approval=True,
+        created_by=manager,
+    )
+    stock_set(
+        product_id=gpu.pk,
+        quantity=70,
+        actor=Actor.api(key),
+        reason_code="damaged",
+        approvals=True,
+    )
+    approval = ApprovalRequest.objects.get()
+
+    page = client_as(manager).get(f"{REQUESTS}{approval.pk}/change/")
+    assert b'name="_approve"' not in page.content
+    assert b"You created the API key that made this correction" in page.content
+    response = decide(client_as(manager), approval, "_approve")
+    assert messages_of(response) == [
+        f"You created the API key 'ERP sync' that made the correction {approval.public_id}: "
+        "another person must approve or reject it."
+    ]
+    assert ApprovalRequest.objects.get().status == "pending"

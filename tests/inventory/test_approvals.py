@@ -173,6 +173,31 @@ def test_the_requester_cannot_decide_their_own_request_even_as_a_manager(
     assert request.status == "pending" and counts(product) == (100, 25, 75)
 
 
+def test_a_superuser_cannot_decide_their_own_request_either(policy_20_units, product):
+    root = UserFactory(username="root", is_superuser=True)
+    request = damaged(product, root).approval_request
+
+    with pytest.raises(ApprovalRefused, match="another person must approve or reject it"):
+        approval_decide(request_id=request.pk, decision=APPROVE, user=root)
+    assert ApprovalRequest.objects.get(pk=request.pk).status == "pending"
+
+
+def test_the_creator_of_the_requesting_api_key_cannot_decide_its_request(
+    policy_20_units, product, make_api_key, manager, inventory_groups
+):
+    # They saw the key's secret when it was made: they could have sent the correction.
+    key, _ = make_api_key(owner="erp", corrections_need_approval=True, created_by=manager)
+    request = damaged_by(product, Actor.api(key)).approval_request
+
+    with pytest.raises(ApprovalRefused, match="You created the API key 'test key'"):
+        approval_decide(request_id=request.pk, decision=APPROVE, user=manager)
+    assert ApprovalRequest.objects.get(pk=request.pk).status == "pending"
+    other = UserFactory(username="manager2")
+    other.groups.add(*manager.groups.all())
+    approval_decide(request_id=request.pk, decision=APPROVE, user=other)
+    assert counts(product) == (80, 0, 80)
+
+
 def test_a_user_without_the_approve_permission_cannot_decide(policy_20_units, product, clerk):
     request = damaged(product, clerk).approval_request
     other_clerk = UserFactory(username="clerk2")
@@ -456,3 +481,68 @@ def test_bulk_dry_run_reports_pending_approval_and_opens_nothing(policy_20_units
     assert applied.outcome == "applied" and result.adjustment_group is None
     assert not ApprovalRequest.objects.exists()
     assert StockMovement.objects.count() == rows_before and counts(products[0]) == (100, 0, 100)
+
+
+# --- A repeated count answers the request it already waits in ---
+
+
+def count_of(product, user, quantity: int, **kwargs):
+    return stock_set(
+        product_id=product.pk,
+        quantity=quantity,
+        actor=Actor.staff(user),
+        approvals=True,
+        **{"reason_code": "returned", **kwargs},
+    )
+
+
+@pytest.mark.parametrize("quantity", [130, 70], ids=["increase", "decrease"])
+def test_setting_the_same_count_again_answers_the_waiting_request_and_opens_no_other(
+    policy_20_units, product, clerk, manager, quantity
+):
+    code = "returned" if quantity > 100 else "damaged"
+    first = count_of(product, clerk, quantity, reason_code=code).approval_request
+    again = count_of(product, clerk, quantity, reason_code=code, expected_quantity=100)
+
+    assert again.approval_request.pk == first.pk and again.movement is None
+    assert ApprovalRequest.objects.count() == 1
+    assert counts(product) == (100, first.held, 100 - first.held)
+    approval_decide(request_id=first.pk, decision=APPROVE, user=manager)
+    assert counts(product) == (quantity, 0, quantity)
+    assert reconciles()
+
+
+def test_an_adjustment_repeated_or_a_count_by_someone_else_is_a_new_request(
+    policy_20_units, product, clerk, manager
+):
+    first = damaged(product, clerk).approval_request
+    other = count_of(product, manager, 75, reason_code="damaged").approval_request
+    again = damaged(product, clerk).approval_request
+
+    assert len({first.pk, other.pk, again.pk}) == 3
+    assert counts(product) == (100, 75, 25)
+
+
+def test_a_bulk_count_retried_answers_the_waiting_requests(policy_20_units, clerk):
+    products = [ProductFactory(stock=100), ProductFactory(stock=100)]
+
+    def send():
+        return stock_bulk_apply(
+            items=[
+                BulkItem(sku=products[0].sku, quantity=70, reason_code="damaged"),
+                BulkItem(sku=products[1].sku, quantity=140, reason_code="returned"),
+            ],
+            actor=Actor.staff(clerk),
+        )
+
+    first = send()
+    again = send()
+
+    assert [item.outcome for item in again.outcomes] == [PENDING_APPROVAL, PENDING_APPROVAL]
+    assert [item.approval_request for item in again.outcomes] == [
+        item.approval_request for item in first.outcomes
+    ]
+    assert (again.outcomes[0].reserved, again.outcomes[0].available) == (30, 70)
+    assert ApprovalRequest.objects.count() == 2
+    assert counts(products[0]) == (100, 30, 70) and counts(products[1]) == (100, 0, 100)
+    assert reconciles()

@@ -280,3 +280,14 @@ def test_the_schema_documents_the_202_and_the_approval_request(schema):
     assert set(get_op["responses"]) >= {"200", "401", "403", "404"}
     outcome = schema["components"]["schemas"]["BulkStockItemResult"]["properties"]["outcome"]
     assert "pending_approval" in str(schema["components"]["schemas"]) and outcome
+
+
+@pytest.mark.parametrize("quantity", [20, 70], ids=["decrease", "increase"])
+def test_a_patch_sent_again_without_a_key_answers_the_same_waiting_request(erp, gpu, quantity):
+    body = {"quantity": quantity, "reason_code": "damaged" if quantity < 45 else "returned"}
+    first = patch(erp, body)
+    again = patch(erp, body)
+
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert again.json()["id"] == first.json()["id"]
+    assert ApprovalRequest.objects.count() == 1

@@ -6,6 +6,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from inventory.approvals import approval_policy
+from inventory.services import stock_adjust
 from orders.services import order_cancel, order_deliver, order_ship
 from techparts.actors import Actor
 from tests.factories import ProductFactory
@@ -50,7 +52,35 @@ def orders(place_order):
 def test_reconcile_passes_when_reserved_units_are_those_of_pending_orders(orders):
     assert reconcile().splitlines() == [
         "OK: all 2 stock records match their ledgers.",
-        "OK: reserved units match the units on pending orders.",
+        "OK: reserved units match the units on pending orders and approval holds.",
+    ]
+
+
+def test_units_held_by_a_waiting_correction_reconcile_and_their_release_too(orders, clerk):
+    gpu = orders[0]
+    policy = approval_policy()
+    policy.min_units = 10
+    policy.save()
+    request = stock_adjust(
+        product_id=gpu.pk,
+        delta=-12,
+        actor=Actor.staff(clerk),
+        reason_code="damaged",
+        approvals=True,
+    ).approval_request
+    assert request.held == 12
+    assert reconcile().splitlines()[-1] == (
+        "OK: reserved units match the units on pending orders and approval holds."
+    )
+    raw_sql(
+        "UPDATE inventory_approvalrequest SET status = 'rejected', decided_at = %s", ["2026-01-01"]
+    )
+
+    error, lines = reconcile_failure()
+
+    assert lines == [
+        "MISMATCH GPU-RECON-1: reserved units differ from the units on open orders "
+        "(record reserved=17; open orders hold 5)",
     ]
 
 

@@ -16,7 +16,8 @@ class Command(BaseCommand):
     help = (
         "Replay every product's stock ledger and compare it with its stock record, and compare "
         "each product's reserved units with the units on its pending orders; print each "
-        "mismatch and exit with status 1 if there is any."
+        "mismatch and exit with status 1 if there is any. Units held by pending approval "
+        "requests count as reserved."
     )
 
     def handle(self, *args, **options):
@@ -30,7 +31,9 @@ class Command(BaseCommand):
                 self.style.SUCCESS(f"OK: all {records} stock records match their ledgers.")
             )
             self.stdout.write(
-                self.style.SUCCESS("OK: reserved units match the units on pending orders.")
+                self.style.SUCCESS(
+                    "OK: reserved units match the units on pending orders and approval holds."
+                )
             )
             return
         for mismatch in mismatches:

@@ -34,7 +34,7 @@ from inventory.imports import (
     stock_import_get,
     stock_import_review,
 )
-from inventory.services import ALL_OR_NOTHING, REJECT_FAILED_ITEMS
+from inventory.services import ALL_OR_NOTHING, PENDING_APPROVAL, REJECT_FAILED_ITEMS
 from techparts.csv_export import csv_lines, csv_response
 from techparts.errors import DomainError
 
@@ -196,10 +196,12 @@ class StockImportAdminMixin:
             return self._review_page(
                 request, review, CorrectionsApplyForm(request.POST), error=message, status=409
             )
+        waiting = review.count(PENDING_APPROVAL)
         self.message_user(
             request,
             f"Applied {stock_import.filename}: {review.count('applied')} rows changed stock, "
-            f"{review.count('unchanged')} unchanged, {review.count('failed')} failed.",
+            f"{review.count('unchanged')} unchanged, {review.count('failed')} failed"
+            + (f", {waiting} waiting for a second person's approval." if waiting else "."),
             messages.SUCCESS,
         )
         return redirect("admin:inventory_stockrecord_import_review", object_id)

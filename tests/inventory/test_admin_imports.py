@@ -9,8 +9,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from inventory.approvals import approval_policy
 from inventory.imports import MAX_FILE_BYTES, corrections_csv_read
-from inventory.models import StockImport, StockMovement
+from inventory.models import ApprovalRequest, StockImport, StockMovement
 from tests.conftest import stock_of
 from tests.factories import ProductFactory
 from tests.inventory.test_admin import client_as
@@ -314,3 +315,25 @@ def test_the_review_pages_queries_do_not_grow_with_the_rows(clerk, django_assert
     with django_assert_num_queries(len(small.captured_queries)):
         response = client.get(pages[1])
     assert len(response.context["review"].rows) == 300
+
+
+def test_the_apply_message_counts_the_rows_that_wait_for_approval(clerk, products):
+    gpu, _ = products
+    policy = approval_policy()
+    policy.min_units = 3
+    policy.save()
+    client = client_as(clerk)
+    upload(client)  # GPU-1 12 -> 9 (3 units: waits), CPU-2 -2 (applies)
+    stock_import = StockImport.objects.get()
+    reviewed = fingerprint(client.get(review_url(stock_import)))
+
+    response = client.post(
+        review_url(stock_import),
+        {"error_policy": "all_or_nothing", "reviewed": reviewed},
+        follow=True,
+    )
+
+    text = response.content.decode()
+    assert "1 rows changed stock, 0 unchanged, 0 failed, 1 waiting for a second" in text
+    assert stock_of(gpu).on_hand == 12
+    assert ApprovalRequest.objects.get().on_hand_delta == -3

@@ -16,6 +16,9 @@ class Pair:
     floor_path: str
     target: float | None  # endpoint rps / floor rps the issue asks for (None: no target)
     max_queries: int | None = None  # queries per request the issue allows (None: no target)
+    # Send a new Idempotency-Key with every request (the floor ignores it): the row then shows
+    # what the one-transaction claim, action and stored answer cost over the plain write.
+    idempotency_key: bool = False
 
 
 PAIRS = (
@@ -62,12 +65,30 @@ PAIRS = (
         target=None,
     ),
     Pair(
+        "PATCH /v1/inventory/{sku} + Idempotency-Key",
+        "patch",
+        "PATCH",
+        "/v1/inventory/SYN-%07d",
+        "/bench/floor/inventory/SYN-%07d",
+        target=None,
+        idempotency_key=True,
+    ),
+    Pair(
         "POST /v1/orders",
         "order",
         "POST",
         "/v1/orders",
         "/bench/floor/orders",
         target=None,
+    ),
+    Pair(
+        "POST /v1/orders + Idempotency-Key",
+        "order",
+        "POST",
+        "/v1/orders",
+        "/bench/floor/orders",
+        target=None,
+        idempotency_key=True,
     ),
 )
 

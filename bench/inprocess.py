@@ -11,6 +11,7 @@ import random
 import statistics
 import sys
 import time
+import uuid
 
 import django
 
@@ -72,15 +73,20 @@ def _client(key: str) -> Client:
     return Client(HTTP_AUTHORIZATION=f"Bearer {key}", HTTP_X_FORWARDED_PROTO="https")
 
 
-def _call(client: Client, kind: str, path: str, number: int, lines: int = 3):
+def _call(
+    client: Client, kind: str, path: str, number: int, lines: int = 3, *, keyed: bool = False
+):
     if "%07d" in path:
         path = path % number
+    headers = {"Idempotency-Key": f"bench-{uuid.uuid4()}"} if keyed else {}
     if kind == "patch":
         body = {"quantity": 5000 + (number % 4999), "reason": "bench"}
-        return client.patch(path, body, content_type="application/json")
+        return client.patch(path, body, content_type="application/json", headers=headers)
     if kind == "order":
         numbers = list(range(number, number + lines))
-        return client.post(path, order_body(numbers), content_type="application/json")
+        return client.post(
+            path, order_body(numbers), content_type="application/json", headers=headers
+        )
     return client.get(path)
 
 
@@ -95,9 +101,9 @@ def queries(args: dict) -> dict:
             # Other products for each side: a PATCH to the count a product already has is a no-op.
             number = 100 + n * 20 + offset * 10
             for warm in range(3):
-                _call(client, pair.kind, path, number + warm)
+                _call(client, pair.kind, path, number + warm, keyed=pair.idempotency_key)
             with CaptureQueriesContext(connection) as captured:
-                response = _call(client, pair.kind, path, number + 5)
+                response = _call(client, pair.kind, path, number + 5, keyed=pair.idempotency_key)
             if response.status_code >= 300:
                 raise RuntimeError(
                     f"{pair.name} ({side}): {response.status_code} {response.content[:300]}"

@@ -47,6 +47,7 @@ def wrk(
         key,
         str(seed),
         str(cfg.order_lines),
+        "1" if pair.idempotency_key else "0",
     ]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     line = next(line for line in out.splitlines() if line.startswith("BENCH "))

@@ -1,14 +1,19 @@
 -- wrk script for bench/load.py: one request shape per endpoint kind (bench/endpoints.py).
--- Arguments (after "--"): kind, method, path template, products, key, seed, order lines.
+-- Arguments (after "--"): kind, method, path template, products, key, seed, order lines,
+-- and "1" to send a new Idempotency-Key with every request.
 -- Products are drawn at random with a fixed seed, so runs repeat and requests spread over
 -- the catalog (orders never exhaust one product's stock).
-local kind, method, template, products, lines
+local kind, method, template, products, lines, keyed, run_id
+local sent = 0
 
 function init(args)
   kind, method, template = args[1], args[2], args[3]
   products = tonumber(args[4])
   math.randomseed(tonumber(args[6]))
   lines = tonumber(args[7])
+  keyed = args[8] == "1"
+  -- Keys stay unique across runs against the same database (answers are kept for 24 h).
+  run_id = string.format("%d-%d-%d", os.time(), tonumber(args[6]), math.random(1000000000))
   wrk.headers["Authorization"] = "Bearer " .. args[5]
   -- The production configuration sits behind a TLS proxy (TRUST_PROXY_HEADERS=true).
   wrk.headers["X-Forwarded-Proto"] = "https"
@@ -27,6 +32,10 @@ local function order_body()
 end
 
 function request()
+  if keyed then
+    sent = sent + 1
+    wrk.headers["Idempotency-Key"] = string.format("bench-%s-%d", run_id, sent)
+  end
   if kind == "order" then
     return wrk.format(method, template, nil, order_body())
   end

@@ -219,10 +219,11 @@ def approval_decide(
 ) -> ApprovalRequest:
     """Approve or reject a pending request as `user`, with an optional comment; return it.
 
-    Only a holder of `inventory.approve_correction` who is not the requester decides. Either
-    way a decrease's held units go back to available stock. Approving applies the stored
-    signed change through the stock services, as the requester's correction pointing at the
-    request; if that would now break a stock rule (on-hand out of range, below the reserved
+    Only a holder of `inventory.approve_correction` who is not the requester decides.
+    Rejecting gives a decrease's held units back to available stock (an `unhold` row).
+    Approving applies the stored signed change through the stock services, as the requester's
+    correction pointing at the request, releasing the held units in that same row (one change,
+    one event, one version: available stock never shows them free in between); if that would now break a stock rule (on-hand out of range, below the reserved
     units, a restock lowering stock) nothing changes, the request stays pending (it can still
     be rejected) and the refusal says why. An API key's request tells its owner by the event
     `inventory.approval_decided`.
@@ -248,18 +249,11 @@ def approval_decide(
     status = (
         ApprovalRequest.Status.APPROVED if decision == APPROVE else ApprovalRequest.Status.REJECTED
     )
-    if request.held:
-        stock_unhold(
-            product_id=product_id,
-            units=request.held,
-            actor=requester,
-            reference=request.reference,
-            reason=f"Hold released: approval request {request.public_id} {status}",
-            approval_request_id=request.pk,
-        )
     applied = None
     if decision == APPROVE:
         try:
+            # The hold's release and the change are one ledger row: no reader ever sees the
+            # held units available again before the change takes them.
             applied = stock_adjust(
                 product_id=product_id,
                 delta=request.on_hand_delta,
@@ -269,13 +263,22 @@ def approval_decide(
                 kind=request.kind,
                 reason_code=request.reason_code,
                 approval_request_id=request.pk,
+                releasing_hold=request.held,
             ).movement
         except DomainError as refusal:
-            # Raised out of this transaction: the hold's release above is undone with it.
             raise StockConflict(
                 f"Cannot approve {request.public_id} now: {refusal.message} The request "
                 "stays pending; reject it, or check the stock and correct it anew."
             ) from refusal
+    elif request.held:
+        stock_unhold(
+            product_id=product_id,
+            units=request.held,
+            actor=requester,
+            reference=request.reference,
+            reason=f"Hold released: approval request {request.public_id} {status}",
+            approval_request_id=request.pk,
+        )
     request.status = status
     request.decided_by = user
     request.decided_at = timezone.now()

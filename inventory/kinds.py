@@ -120,8 +120,16 @@ class MovementKind:
     def ledger_rows(self) -> Q:
         """Return the condition every ledger row of this kind meets."""
         if self.sets_on_hand:
-            moved = Q(on_hand_delta__gt=0) if self.only_raises else Q()
-            return Q(kind=self.value, reserved_delta=0) & moved
+            if self.only_raises:
+                return Q(kind=self.value, reserved_delta=0, on_hand_delta__gt=0)
+            # An approved decrease releases the units its request held in its own row: the
+            # held units leave on-hand and reserved together (inventory.approvals).
+            releases_hold = Q(
+                approval_request__isnull=False,
+                reserved_delta__lt=0,
+                reserved_delta=F("on_hand_delta"),
+            )
+            return Q(kind=self.value) & (Q(reserved_delta=0) | releases_hold)
         # Units moved = sign * delta of a count the kind moves; the other count follows them.
         if self.reserved_sign:
             units, other, ratio = "reserved_delta", "on_hand_delta", self.on_hand_sign

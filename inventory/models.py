@@ -265,9 +265,10 @@ class ApprovalRequest(models.Model):
 
     It records the signed change computed when it was made, which approval applies to the
     stock as it then is. While a decrease waits, its units are held (ledger kind `hold`, in
-    `reserved`) so they cannot be sold; the decision releases them (`unhold`). Every ledger
-    row of the request (hold, release, applied change) points at it (StockMovement's
-    `approval_request`), so the ledger alone tells the story.
+    `reserved`) so they cannot be sold; a rejection releases them (`unhold`), an approval in
+    the row of the applied change itself. Every ledger row of the request (hold, release,
+    applied change) points at it (StockMovement's `approval_request`), so the ledger alone
+    tells the story.
     """
 
     class Status(models.TextChoices):

@@ -439,6 +439,7 @@ def stock_set(
         approvals=approvals,
         approval_request_id=approval_request_id,
         sets_count=True,
+        releasing_hold=0,
     )
 
 
@@ -457,11 +458,18 @@ def _set_on_hand(
     approvals: bool,
     approval_request_id: int | None,
     sets_count: bool,
+    releasing_hold: int,
 ) -> StockChange:
     """stock_set and stock_adjust on the locked `record`; `sets_count`: the caller named the
-    count (asking for it again while it waits for approval is the same request)."""
+    count (asking for it again while it waits for approval is the same request);
+    `releasing_hold`: units of an approval hold this change releases in its own row."""
     _check_expected(record, expected_quantity=expected_quantity)
     previous = record.on_hand
+    if releasing_hold:
+        # The change is checked against the stock as it is once the hold is gone, and writes
+        # one row doing both (inventory.kinds: a correction releasing its hold).
+        _raise(movement_kind(Kind.UNHOLD).refusal(record, releasing_hold))
+        record.reserved -= releasing_hold
     rules = _approval_rules(actor) if approvals and quantity != previous else None
     if rules is not None and sets_count:
         # A count sent again (a retried PATCH, a form posted twice) while its request waits
@@ -474,9 +482,11 @@ def _set_on_hand(
                 record=record, previous_on_hand=previous, movement=None, approval_request=waiting
             )
     _raise(setting.refusal(record, quantity))
-    if quantity == previous:
+    if quantity == previous and not releasing_hold:
         return StockChange(record=record, previous_on_hand=previous, movement=None)
     movement = _movement(record, kind=kind, on_hand_delta=quantity - previous, reserved_delta=0)
+    if releasing_hold:
+        movement = movement._replace(reserved_delta=-releasing_hold)
     if rules is not None and (crossed := rules.crossed(record, movement)):
         (request,) = rules.requests_open(
             changes=[PendingChange(movement, reason_code, reason, crossed)],
@@ -586,8 +596,14 @@ def stock_adjust(
     adjustment_group: UUID | None = None,
     approvals: bool = False,
     approval_request_id: int | None = None,
+    releasing_hold: int = 0,
 ) -> StockChange:
-    """Add `delta` (may be negative) to on-hand, under the same rules as `stock_set`."""
+    """Add `delta` (may be negative) to on-hand, under the same rules as `stock_set`.
+
+    `releasing_hold`: the units an approved request held for this change (`approval_request_id`)
+    go back in the same ledger row, so readers never see the stock with the hold released and
+    the change not yet made (one row, one event, one version).
+    """
     record = _lock_record(product_id=product_id)
     if record.on_hand + delta < 0:
         raise InvalidQuantity(
@@ -609,6 +625,7 @@ def stock_adjust(
         approvals=approvals,
         approval_request_id=approval_request_id,
         sets_count=False,
+        releasing_hold=releasing_hold,
     )
 
 

@@ -136,17 +136,18 @@ def test_another_manager_approves_and_the_stored_change_is_applied_pointing_at_t
     )
     assert decided.decided_at is not None
     assert counts(product) == (85, 0, 85)
-    *_, unhold, applied = ledger_of(product)
-    assert (unhold.kind, unhold.reserved_delta, unhold.approval_request_id) == (
-        Kind.UNHOLD,
-        -25,
-        request.pk,
-    )
-    assert (applied.kind, applied.on_hand_delta, applied.on_hand_after) == (
-        Kind.CORRECTION,
-        -25,
-        85,
-    )
+    # One row releases the hold and applies the change: no row shows the held units free.
+    *_, hold, restock, applied = ledger_of(product)
+    assert (hold.kind, restock.kind) == (Kind.HOLD, Kind.CORRECTION)
+    assert (
+        applied.kind,
+        applied.on_hand_delta,
+        applied.reserved_delta,
+        applied.on_hand_after,
+        applied.reserved_after,
+        applied.approval_request_id,
+    ) == (Kind.CORRECTION, -25, -25, 85, 0, request.pk)
+    assert stock_mismatches() == []
     # The correction is the requester's, with their reason; it points at its approval.
     assert (applied.actor_name, applied.reason_code, applied.reason, applied.reference) == (
         "clerk",

@@ -9,8 +9,10 @@ from rest_framework.test import APIClient
 from inventory.approvals import APPROVE, REJECT, approval_decide, approval_policy
 from inventory.models import ApprovalRequest, StockMovement
 from tests.conftest import stock_of
-from tests.factories import ProductFactory
+from tests.factories import ProductFactory, WebhookEndpointFactory
 from tests.inventory.test_views import PATCH_QUERIES
+from tests.webhooks.receivers import Receiver, verified
+from webhooks.delivery import deliveries_run
 
 pytestmark = pytest.mark.django_db
 
@@ -187,24 +189,47 @@ def test_the_decision_is_an_event_for_the_requesting_owner_and_the_change_is_in_
     assert stock_of(gpu).on_hand == 45
 
 
-# The feed and the events serve only committed transactions (on PostgreSQL).
+# The feed, the events and the fan-out serve only committed transactions (on PostgreSQL).
 @pytest.mark.django_db(transaction=True)
-def test_the_approved_change_shows_in_the_owners_feed_as_its_own_row(erp, gpu, manager):
-    damaged(erp)
-    approval_decide(request_id=ApprovalRequest.objects.get().pk, decision=APPROVE, user=manager)
+def test_an_approval_is_one_change_in_the_feed_the_events_and_the_webhooks(
+    erp, gpu, manager, settings
+):
+    """Approving a held decrease never shows its units available again in between: the hold's
+    release and the change are one row, one inventory.changed event, one delivery."""
+    settings.WEBHOOKS_ALLOW_LOOPBACK = True
+    with Receiver() as receiver:
+        endpoint = WebhookEndpointFactory(
+            owner="erp_sync", url=receiver.url, event_types=["inventory.changed"]
+        )
+        damaged(erp)  # 45 -> 20 waits: 25 units held, available 45 -> 20
+        approval_decide(request_id=ApprovalRequest.objects.get().pk, decision=APPROVE, user=manager)
+        deliveries_run(concurrency=1)
 
-    *_, unhold, applied = erp.get("/v1/inventory/changes").json()["results"]
-    assert unhold["kind"] == "unhold"
-    assert (applied["kind"], applied["quantity_change"], applied["quantity_after"]) == (
-        "correction",
-        -25,
-        20,
-    )
+    *_, hold, applied = erp.get("/v1/inventory/changes").json()["results"]
+    assert hold["kind"] == "hold"
+    assert (
+        applied["kind"],
+        applied["quantity_change"],
+        applied["quantity_after"],
+        applied["reserved_change"],
+        applied["reserved_after"],
+        applied["available_after"],
+    ) == ("correction", -25, 20, -25, 0, 20)
     assert (applied["actor"], applied["reason"], applied["reference"]) == (
         "erp_sync",
         "flooded",
         "DMG-1",
     )
+    changed = erp.get("/v1/events", {"type": "inventory.changed"}).json()["results"]
+    availables = [
+        (event["data"]["available_before"], event["data"]["available_after"]) for event in changed
+    ]
+    assert availables[-2:] == [(45, 20), (20, 20)]
+    delivered = [verified(request, endpoint.plain_secret) for request in receiver.requests]
+    assert [(body["data"]["kind"], body["data"]["available_after"]) for body in delivered] == [
+        ("hold", 20),
+        ("correction", 20),
+    ]
 
 
 def test_a_retried_patch_replays_the_202_and_asks_for_approval_once(erp, gpu):

@@ -82,7 +82,10 @@ class Client:
                     return json.load(response)
             except urllib.error.HTTPError as error:
                 answer = _json_or_empty(error.read())
-                if error.code not in RETRY_STATUSES or attempt == MAX_ATTEMPTS:
+                # A 409 with Retry-After: this Idempotency-Key is being processed right now
+                # (e.g. an attempt that timed out here); the retry replays its answer.
+                busy = error.code == 409 and error.headers.get("Retry-After") is not None
+                if (error.code not in RETRY_STATUSES and not busy) or attempt == MAX_ATTEMPTS:
                     raise ApiError(error.code, answer) from None
                 wait = _retry_after(error.headers.get("Retry-After"), attempt)
             except (urllib.error.URLError, TimeoutError, ConnectionError) as error:

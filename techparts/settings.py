@@ -200,6 +200,32 @@ for _database in DATABASES.values():
     _database["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
         "DISABLE_SERVER_SIDE_CURSORS", _database.get("DISABLE_SERVER_SIDE_CURSORS", False)
     )
+# A client that vanishes mid-transaction must not keep its locks (an Idempotency-Key's
+# try-lock, stock rows) for long (docs/operations.md, "Vanished clients"): the server ends a
+# transaction left idle for DB_IDLE_IN_TRANSACTION_TIMEOUT seconds, and TCP keepalives on
+# both ends find a vanished peer within 20 + 3 x 10 = 50 s. Behind PgBouncer, startup options
+# may be refused: the server-side settings are then the role's (ALTER ROLE ... SET).
+DB_IDLE_IN_TRANSACTION_TIMEOUT = env_int("DB_IDLE_IN_TRANSACTION_TIMEOUT", 30, minimum=0)
+DB_KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 20,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
+for _database in DATABASES.values():
+    if _database["ENGINE"] != "techparts.database.postgresql":
+        continue
+    _options = _database.setdefault("OPTIONS", {})
+    for _name, _value in DB_KEEPALIVES.items():
+        _options.setdefault(_name, _value)
+    if not PGBOUNCER_TRANSACTION_MODE:
+        _server = [
+            f"-c idle_in_transaction_session_timeout={DB_IDLE_IN_TRANSACTION_TIMEOUT}s",
+            f"-c tcp_keepalives_idle={DB_KEEPALIVES['keepalives_idle']}",
+            f"-c tcp_keepalives_interval={DB_KEEPALIVES['keepalives_interval']}",
+            f"-c tcp_keepalives_count={DB_KEEPALIVES['keepalives_count']}",
+        ]
+        _options["options"] = " ".join([_options.get("options", ""), *_server]).strip()
 # Production role split (docs/operations.md): migrations run as this role, which owns the
 # tables; the app connects with DATABASE_URL as a role that cannot rewrite the stock ledger.
 DATABASE_OWNER_URL = os.environ.get("DATABASE_OWNER_URL", "")

@@ -64,13 +64,13 @@ def manage(env: dict[str, str], *args: str, timeout: float = 180) -> subprocess.
 
 
 @contextmanager
-def gunicorn_servers(env: dict[str, str], count: int) -> Iterator[list[int]]:
-    """Run `count` separate single-worker gunicorn processes; yield their ports."""
+def gunicorn_servers(env: dict[str, str], count: int, workers: int = 1) -> Iterator[list[int]]:
+    """Run `count` separate gunicorn processes of `workers` workers each; yield their ports."""
     ports = [free_port() for _ in range(count)]
     processes = [
         subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "techparts.wsgi"]
-            + ["--bind", f"127.0.0.1:{port}", "--workers", "1"],
+            + ["--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

@@ -150,6 +150,7 @@ def test_the_example_retries_transient_failures_with_the_same_idempotency_key():
         [
             (503, {}, {"error": "internal_error", "message": "later"}),
             (429, {"Retry-After": "7"}, {"error": "rate_limited", "message": "slow down"}),
+            (409, {"Retry-After": "1"}, {"error": "conflict", "message": "key being processed"}),
             (200, {}, {**ok, "items": []}),
         ]
     )
@@ -161,8 +162,8 @@ def test_the_example_retries_transient_failures_with_the_same_idempotency_key():
         server.close()
 
     assert answer["summary"]["unchanged"] == 1
-    assert [headers["Idempotency-Key"] for _, headers, _ in server.requests] == ["k1"] * 3
-    assert 0 <= waits[0] <= 1 and waits[1] == 7  # backoff with jitter, then Retry-After
+    assert [headers["Idempotency-Key"] for _, headers, _ in server.requests] == ["k1"] * 4
+    assert 0 <= waits[0] <= 1 and waits[1:] == [7, 1]  # backoff with jitter, then Retry-After
 
 
 def test_the_example_does_not_retry_a_refusal():

@@ -193,8 +193,11 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
     pattern=r"^[\x21-\x7e]{1,255}$",
     description="Makes retries safe: the same key with the same body replays the first "
     "answer (header `Idempotent-Replayed: true`); with a different body it is refused (422 "
-    "`idempotency_key_reused`); while the first request is still running, 409 `conflict`. "
-    "Scoped to the API key, kept 24 hours. 1-255 visible ASCII characters, e.g. a UUID.",
+    "`idempotency_key_reused`); while a request with the same key is being processed, 409 "
+    "`conflict` at once, with `Retry-After`. The answer is stored in the same transaction as "
+    "the write, so a retry after any failure either replays it or applies the write for the "
+    "first time. Server errors (5xx) and 429 are not stored. Scoped to the API key, kept 24 "
+    "hours. 1-255 visible ASCII characters, e.g. a UUID.",
 )
 
 

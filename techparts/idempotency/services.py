@@ -1,15 +1,28 @@
 """Safe retries: `Idempotency-Key` on unsafe requests replays the first answer.
 
-The key is claimed in its own committed transaction before the action runs, so a concurrent
-retry sees the claim at once and is told the first request is still in flight (409) instead of
-doing the work twice. The answer is stored when the action returns; a 5xx or a crash frees the
-key again so the client can retry. Keys are scoped to the API key and kept for
-IDEMPOTENCY_KEY_TTL_HOURS (default 24).
+Claim, action and answer are one database transaction, so a crash, a lost connection or a
+database restart leaves either all of them committed (a retry replays the answer) or none (a
+retry runs the action as if for the first time); no claim outlives its transaction:
 
-Expired records are purged without anyone having to remember it: every newly claimed key
-deletes a small batch of the oldest expired ones (one indexed statement), so the table holds
-about one TTL's worth of keys. `manage.py purge_idempotency_keys` empties the backlog at once
-(e.g. after a quiet period, or from cron).
+1. On PostgreSQL, take a transaction-scoped try-lock on the key
+   (`pg_try_advisory_xact_lock` of a hash of the API key and the `Idempotency-Key`). Not
+   acquired: the same key is being processed right now, answer `409 conflict` with
+   `Retry-After` at once, without waiting on anything the first request holds. On SQLite
+   every transaction takes the database's write lock when it begins (settings: IMMEDIATE), so
+   a concurrent request with the same key waits its turn and then replays.
+2. Read the stored answer: same key and body, replay it; another body, `422`. A record older
+   than IDEMPOTENCY_KEY_TTL_HOURS (default 24) counts as absent and is replaced.
+3. Run the action in a savepoint. A refusal (4xx) rolls the savepoint back, so partial work
+   never commits with it, and the refusal is stored and replayed. A 5xx or 429 rolls back
+   everything and stores nothing: the client retries with the same key.
+4. Store the answer and commit. Side effects registered with `transaction.on_commit` run
+   after this one commit.
+
+Expired records are purged without anyone having to remember it: every newly stored key
+deletes a small batch of the oldest expired ones (one indexed statement, rows another
+transaction holds are skipped), so the table holds about one TTL's worth of keys.
+`manage.py purge_idempotency_keys` empties the backlog at once (e.g. after a quiet period, or
+from cron).
 """
 
 import functools
@@ -22,14 +35,13 @@ from datetime import datetime, timedelta
 
 import simplejson
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Q
+from django.db import DatabaseError, connections, router, transaction
 from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from techparts.api.renderers import JSONRenderer
-from techparts.errors import Conflict, DomainError
+from techparts.errors import DomainError
 from techparts.idempotency.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -37,9 +49,9 @@ MAX_KEY_LENGTH = 255
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}\Z")
 # Headers of the first answer that a replay repeats.
 REPLAYED_HEADERS = ("Location",)
-# A claim older than this was left by a crashed request and may be taken over.
-ABANDONED_AFTER = timedelta(minutes=5)
-# Expired records each new claim deletes on its way. A claim adds one record, so a batch well
+# Seconds a client told "this key is being processed" should wait before retrying.
+RETRY_AFTER_SECONDS = 1
+# Expired records each new key deletes on its way. A request adds one record, so a batch well
 # above one keeps the table from growing while costing a request one short indexed DELETE.
 PURGE_BATCH_SIZE = 100
 
@@ -57,6 +69,14 @@ class InvalidIdempotencyKey(DomainError):
     status_code = 400
 
 
+class _RollBack(Exception):
+    """Leaves an atomic block with `response`, rolling back what the block wrote."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__()
+        self.response = response
+
+
 def _fingerprint(request: Request) -> str:
     try:
         body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
@@ -69,11 +89,8 @@ def _ttl() -> timedelta:
     return timedelta(hours=getattr(settings, "IDEMPOTENCY_KEY_TTL_HOURS", 24))
 
 
-def _expired(now: datetime) -> Q:
-    # Past the TTL, and not a claim whose request may still be running.
-    return Q(created_at__lt=now - _ttl()) & (
-        Q(state=IdempotencyRecord.State.DONE) | Q(created_at__lt=now - ABANDONED_AFTER)
-    )
+def _expired_before(now: datetime) -> datetime:
+    return now - _ttl()
 
 
 def idempotency_records_purge(
@@ -84,12 +101,12 @@ def idempotency_records_purge(
     Rows another transaction holds are skipped (SKIP LOCKED on PostgreSQL), so concurrent
     purges never wait for each other or for a request.
     """
-    now = timezone.now()
+    cutoff = _expired_before(timezone.now())
     total = batches = 0
     while max_batches is None or batches < max_batches:
         with transaction.atomic():
             oldest = (
-                IdempotencyRecord.objects.filter(_expired(now))
+                IdempotencyRecord.objects.filter(created_at__lt=cutoff)
                 .order_by("created_at")
                 .select_for_update(skip_locked=True)
                 .values("pk")[:batch_size]
@@ -104,50 +121,48 @@ def idempotency_records_purge(
 
 def _purge_some_expired() -> None:
     try:
-        idempotency_records_purge(max_batches=1)
+        idempotency_records_purge(max_batches=1)  # a savepoint inside the request's transaction
     except DatabaseError:
-        # Housekeeping must never fail the request that triggered it; the next claim retries.
+        # Housekeeping must never fail the request that triggered it; the next one retries.
         logger.warning("Purging expired idempotency records failed", exc_info=True)
 
 
-def _claim(
-    request: Request, key: str, fingerprint: str, unseal: BodyCodec | None = None
-) -> IdempotencyRecord | Response:
-    """Claim the key for this request, or return the answer a retry gets."""
-    api_key = request.auth
-    now = timezone.now()
-    IdempotencyRecord.objects.filter(api_key=api_key, key=key).filter(
-        Q(created_at__lt=now - _ttl())
-        | Q(state=IdempotencyRecord.State.IN_PROGRESS, created_at__lt=now - ABANDONED_AFTER)
-    ).delete()
-    try:
-        with transaction.atomic():
-            claimed = IdempotencyRecord.objects.create(
-                api_key=api_key,
-                key=key,
-                method=request.method,
-                path=request.path[:500],
-                fingerprint=fingerprint,
-            )
-    except IntegrityError:
-        pass
-    else:
-        _purge_some_expired()
-        return claimed
-    existing = IdempotencyRecord.objects.filter(api_key=api_key, key=key).first()
-    if existing is None:  # expired and removed between our two queries: try once more
-        return _claim(request, key, fingerprint, unseal)
-    if existing.fingerprint != fingerprint:
-        raise IdempotencyKeyReused(
-            f"{HEADER} '{key}' was already used for a different request. "
-            "Use a new key for a new request."
-        )
-    if existing.state == IdempotencyRecord.State.IN_PROGRESS:
-        raise Conflict(f"A request with {HEADER} '{key}' is still being processed. Retry shortly.")
-    stored = existing.response_body
+def _lock_id(api_key_pk: int, key: str) -> int:
+    digest = hashlib.blake2b(f"{api_key_pk}\n{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)  # PostgreSQL's bigint
+
+
+def _try_lock(using: str, api_key_pk: int, key: str) -> bool:
+    """Take the key's transaction-scoped lock if free (PostgreSQL); elsewhere always True.
+
+    SQLite needs none: the transaction already holds the database's only write lock.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_lock_id(api_key_pk, key)])
+        return cursor.fetchone()[0]
+
+
+def _busy(key: str) -> Response:
+    # Built here rather than raised: the envelope needs the Retry-After header.
+    return Response(
+        {
+            "error": "conflict",
+            "message": f"A request with {HEADER} '{key}' is being processed. "
+            f"Retry after {RETRY_AFTER_SECONDS} second(s).",
+        },
+        status=409,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def _replay(record: IdempotencyRecord, unseal: BodyCodec | None) -> Response:
+    stored = record.response_body
     body = simplejson.loads(unseal(stored) if unseal else stored, use_decimal=True)
-    response = Response(body, status=existing.response_status)
-    for name, value in existing.response_headers.items():
+    response = Response(body, status=record.response_status)
+    for name, value in record.response_headers.items():
         response[name] = value
     response["Idempotent-Replayed"] = "true"
     return response
@@ -176,29 +191,64 @@ def _idempotent(view_method, *, seal: BodyCodec | None, unseal: BodyCodec | None
         if not KEY_PATTERN.match(key):
             message = f"Header '{HEADER}' must be 1 to {MAX_KEY_LENGTH} visible ASCII characters"
             raise InvalidIdempotencyKey(f"{message}.", details=[message])
-        claimed = _claim(request, key, _fingerprint(request), unseal)
-        if isinstance(claimed, Response):
-            return claimed
+        fingerprint = _fingerprint(request)
+        api_key = request.auth
+        using = router.db_for_write(IdempotencyRecord)
         try:
+            with transaction.atomic(using=using):
+                if not _try_lock(using, api_key.pk, key):
+                    return _busy(key)
+                existing = IdempotencyRecord.objects.filter(api_key=api_key, key=key).first()
+                if existing is not None and existing.created_at < _expired_before(timezone.now()):
+                    existing.delete()
+                    existing = None
+                if existing is not None:
+                    if existing.fingerprint != fingerprint:
+                        raise IdempotencyKeyReused(
+                            f"{HEADER} '{key}' was already used for a different request. "
+                            "Use a new key for a new request."
+                        )
+                    return _replay(existing, unseal)
+                response = _run_in_savepoint(view_method, view, request, using, *args, **kwargs)
+                if response.status_code >= 500 or response.status_code == 429:
+                    # Nothing happened: the client retries with the same key.
+                    raise _RollBack(response)
+                _purge_some_expired()
+                rendered = JSONRenderer().render(response.data).decode()
+                IdempotencyRecord.objects.create(
+                    api_key=api_key,
+                    key=key,
+                    method=request.method,
+                    path=request.path[:500],
+                    fingerprint=fingerprint,
+                    response_status=response.status_code,
+                    response_body=seal(rendered) if seal else rendered,
+                    response_headers={h: response[h] for h in REPLAYED_HEADERS if h in response},
+                )
+                return response
+        except _RollBack as rollback:
+            return rollback.response
+
+    wrapper.idempotent = True  # read by the schema generator to document the header
+    return wrapper
+
+
+def _run_in_savepoint(view_method, view, request: Request, using: str, *args, **kwargs):
+    """Run the view; roll back whatever it wrote if it answers 4xx or 5xx.
+
+    The view's own services may skip their savepoints inside a caller's transaction (the stock
+    services do), so this one savepoint is what keeps a refusal raised after a first write
+    from committing that write with the stored refusal.
+    """
+    try:
+        with transaction.atomic(using=using):
             try:
                 response = view_method(view, request, *args, **kwargs)
             except Exception as exc:
                 # Render domain and validation errors here so that they are remembered too.
                 response = view.handle_exception(exc)
-        except BaseException:
-            claimed.delete()
-            raise
-        if response.status_code >= 500 or response.status_code == 429:
-            claimed.delete()  # nothing happened: let the client retry with the same key
+            if response.status_code >= 400:
+                raise _RollBack(response)
             return response
-        rendered = JSONRenderer().render(response.data).decode()
-        IdempotencyRecord.objects.filter(pk=claimed.pk).update(
-            state=IdempotencyRecord.State.DONE,
-            response_status=response.status_code,
-            response_body=seal(rendered) if seal else rendered,
-            response_headers={h: response[h] for h in REPLAYED_HEADERS if h in response},
-        )
-        return response
-
-    wrapper.idempotent = True  # read by the schema generator to document the header
-    return wrapper
+    except _RollBack as rollback:
+        return rollback.response

@@ -116,7 +116,8 @@ def test_concurrent_retries_with_one_idempotency_key_place_one_order(api, custom
     statuses = Counter(r.status_code for r in responses)
     assert set(statuses) <= {201, 409}
     assert statuses[201] >= 1
-    assert all(r.json()["error"] == "conflict" for r in responses if r.status_code == 409)
+    busy = [r for r in responses if r.status_code == 409]
+    assert all(r.json()["error"] == "conflict" and r["Retry-After"] == "1" for r in busy)
     assert len({r.json()["order_id"] for r in responses if r.status_code == 201}) == 1
     assert Order.objects.count() == 1
     assert stock_of(gpu).reserved == 1

@@ -1,3 +1,4 @@
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -527,18 +528,19 @@ def test_keys_are_scoped_to_the_api_key(api, client_for, seed_body):
     assert first.json()["order_id"] != second.json()["order_id"]
 
 
-def test_a_retry_while_the_first_is_in_flight_is_a_conflict(api, seed_body):
+def test_a_key_past_its_lifetime_is_a_new_request(api, seed_body, settings):
     first = api.post("/v1/orders", seed_body, format="json", HTTP_IDEMPOTENCY_KEY="order-1")
-    # Put the key back in the state the first request's claim has while that request runs.
     IdempotencyRecord.objects.filter(key="order-1").update(
-        state=IdempotencyRecord.State.IN_PROGRESS, response_status=None, response_body=""
+        created_at=timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS, minutes=1)
     )
 
-    response = api.post("/v1/orders", seed_body, format="json", HTTP_IDEMPOTENCY_KEY="order-1")
+    again = api.post("/v1/orders", seed_body, format="json", HTTP_IDEMPOTENCY_KEY="order-1")
 
-    assert response.status_code == 409
-    assert response.json()["error"] == "conflict"
-    assert list(Order.objects.values_list("order_id", flat=True)) == [first.json()["order_id"]]
+    assert again.status_code == 201
+    assert "Idempotent-Replayed" not in again
+    assert again.json()["order_id"] != first.json()["order_id"]
+    assert Order.objects.count() == 2
+    assert json.loads(IdempotencyRecord.objects.get(key="order-1").response_body) == again.json()
 
 
 # --- GET /v1/orders/{id}, GET /v1/orders ---------------------------------------------------------

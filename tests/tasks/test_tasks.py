@@ -129,7 +129,6 @@ def test_a_sweep_prunes_old_results_events_and_idempotency_records_and_fails_los
         method="POST",
         path="/v1/orders",
         fingerprint="0" * 64,
-        state=IdempotencyRecord.State.DONE,
         response_status=201,
     )
     IdempotencyRecord.objects.filter(pk=expired.pk).update(

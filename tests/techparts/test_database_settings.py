@@ -5,7 +5,11 @@ import os
 import subprocess
 import sys
 
-from tests.servers import ROOT
+import pytest
+from django.db import connection
+
+from techparts.settings import DB_KEEPALIVES
+from tests.servers import ROOT, database_url
 
 PRIMARY = "postgres://app@db:5432/techparts"
 
@@ -77,3 +81,61 @@ def test_replicas_without_redis_are_refused():
     error = database_settings(DATABASE_REPLICA_URL="postgres://app@r1:5432/techparts")
 
     assert "DATABASE_REPLICA_URL needs REDIS_URL" in error
+
+
+def test_postgresql_connections_bound_idle_transactions_and_detect_vanished_peers():
+    default = database_settings()["default"]
+
+    assert default["OPTIONS"]["options"] == (
+        "-c idle_in_transaction_session_timeout=30s -c tcp_keepalives_idle=20 "
+        "-c tcp_keepalives_interval=10 -c tcp_keepalives_count=3"
+    )
+    assert {k: default["OPTIONS"][k] for k in DB_KEEPALIVES} == DB_KEEPALIVES
+
+
+def test_behind_pgbouncer_no_startup_options_are_sent_but_keepalives_are():
+    default = database_settings(PGBOUNCER_TRANSACTION_MODE="true")["default"]
+
+    assert "options" not in default["OPTIONS"]
+    assert {k: default["OPTIONS"][k] for k in DB_KEEPALIVES} == DB_KEEPALIVES
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_new_production_connection_has_the_idle_transaction_limit_and_keepalives():
+    code = (
+        "import json; from django.db import connection; cursor = connection.cursor(); "
+        "names = ['idle_in_transaction_session_timeout', 'tcp_keepalives_idle', "
+        "'tcp_keepalives_interval', 'tcp_keepalives_count']; "
+        "shown = {n: cursor.execute(f'SHOW {n}').fetchone()[0] for n in names}; "
+        "params = connection.connection.info.get_parameters(); "
+        "print(json.dumps([shown, {k: v for k, v in params.items() if 'keepalives' in k}]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=ROOT,
+        env={
+            "PATH": os.environ["PATH"],
+            "DJANGO_SETTINGS_MODULE": "techparts.settings",
+            "DATABASE_URL": database_url(connection.settings_dict),
+            "DB_POOL": "false",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    shown, client = json.loads(result.stdout)
+    assert shown == {
+        "idle_in_transaction_session_timeout": "30s",
+        "tcp_keepalives_idle": "20",
+        "tcp_keepalives_interval": "10",
+        "tcp_keepalives_count": "3",
+    }
+    assert client == {
+        "keepalives": "1",
+        "keepalives_idle": "20",
+        "keepalives_interval": "10",
+        "keepalives_count": "3",
+    }

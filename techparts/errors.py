@@ -8,6 +8,8 @@ class DomainError(Exception):
 
     code = "conflict"
     status_code = 409
+    # Seconds after which a retry may succeed, sent as `Retry-After` (None: no header).
+    retry_after: int | None = None
 
     def __init__(self, message: str, *, details: list[str] | None = None, **extra: Any) -> None:
         super().__init__(message)

@@ -123,7 +123,10 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
 
 def exception_handler(exc: Exception, context: dict) -> Response:
     if isinstance(exc, DomainError):
-        return Response(exc.as_body(), status=exc.status_code)
+        response = Response(exc.as_body(), status=exc.status_code)
+        if exc.retry_after is not None:
+            response["Retry-After"] = str(exc.retry_after)
+        return response
 
     response = drf_exception_handler(exc, context)
     if response is None:

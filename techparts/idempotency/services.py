@@ -69,6 +69,14 @@ class InvalidIdempotencyKey(DomainError):
     status_code = 400
 
 
+class IdempotencyKeyInFlight(DomainError):
+    """The same key is being processed right now: retry after a moment (never waits)."""
+
+    code = "conflict"
+    status_code = 409
+    retry_after = RETRY_AFTER_SECONDS
+
+
 class _RollBack(Exception):
     """Leaves an atomic block with `response`, rolling back what the block wrote."""
 
@@ -145,19 +153,6 @@ def _try_lock(using: str, api_key_pk: int, key: str) -> bool:
         return cursor.fetchone()[0]
 
 
-def _busy(key: str) -> Response:
-    # Built here rather than raised: the envelope needs the Retry-After header.
-    return Response(
-        {
-            "error": "conflict",
-            "message": f"A request with {HEADER} '{key}' is being processed. "
-            f"Retry after {RETRY_AFTER_SECONDS} second(s).",
-        },
-        status=409,
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )
-
-
 def _replay(record: IdempotencyRecord, unseal: BodyCodec | None) -> Response:
     stored = record.response_body
     body = simplejson.loads(unseal(stored) if unseal else stored, use_decimal=True)
@@ -197,7 +192,10 @@ def _idempotent(view_method, *, seal: BodyCodec | None, unseal: BodyCodec | None
         try:
             with transaction.atomic(using=using):
                 if not _try_lock(using, api_key.pk, key):
-                    return _busy(key)
+                    raise IdempotencyKeyInFlight(
+                        f"A request with {HEADER} '{key}' is being processed. "
+                        f"Retry after {RETRY_AFTER_SECONDS} second(s)."
+                    )
                 existing = IdempotencyRecord.objects.filter(api_key=api_key, key=key).first()
                 if existing is not None and existing.created_at < _expired_before(timezone.now()):
                     existing.delete()

@@ -9,6 +9,7 @@ import uuid
 
 from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 
@@ -44,14 +45,22 @@ class RequestIdMiddleware:
                     "status": response.status_code,
                     "duration_ms": round((time.monotonic() - started) * 1000, 1),
                     "api_key": f"tp_{match.group(1)}" if match else None,
-                    "user": request.user.get_username()
-                    if getattr(request, "user", None) and request.user.is_authenticated
-                    else None,
+                    "user": _username(request),
                 },
                 ensure_ascii=True,
             )
         )
         return response
+
+
+def _username(request: HttpRequest) -> str | None:
+    # A session user is loaded from the database: when that cannot be reached, the answer
+    # (a 503) is already made, and its log line must still be written.
+    try:
+        user = getattr(request, "user", None)
+        return user.get_username() if user and user.is_authenticated else None
+    except DatabaseError:
+        return None
 
 
 class RejectNulMiddleware:

@@ -168,7 +168,8 @@ DATABASE_ROUTERS = ["techparts.database.replicas.ReplicaRouter"]
 # app process keeps a psycopg pool per database alias, shared by its threads, of
 # DB_POOL_MIN_SIZE..DB_POOL_MAX_SIZE connections (max: one per gunicorn thread, so a thread
 # never waits for another's connection); a request borrows one and gives it back at its end.
-# DB_POOL=false: Django's persistent connections instead (CONN_MAX_AGE, health-checked).
+# DB_POOL=false: Django's persistent connections instead (CONN_MAX_AGE). Health-checked either
+# way: the pool checks a connection before lending it (techparts.database.postgresql).
 # Behind PgBouncer in transaction mode (PGBOUNCER_TRANSACTION_MODE=true): no server-side
 # cursors and no prepared statements, since consecutive transactions may reach different
 # server connections.
@@ -177,9 +178,10 @@ PGBOUNCER_TRANSACTION_MODE = env_bool("PGBOUNCER_TRANSACTION_MODE", False)
 for _database in DATABASES.values():
     if _database["ENGINE"] != "django.db.backends.postgresql":
         continue
-    # Django's backend plus a flush that may empty the append-only ledger (owner only).
+    # Django's backend plus a checked pool and a flush that may empty the ledger (owner only).
     _database["ENGINE"] = "techparts.database.postgresql"
     _options = _database.setdefault("OPTIONS", {})
+    _database["CONN_HEALTH_CHECKS"] = True
     if DB_POOL:
         _database["CONN_MAX_AGE"] = 0  # Django refuses persistent connections with a pool
         _options["pool"] = {
@@ -191,9 +193,12 @@ for _database in DATABASES.values():
                 max(env_int("GUNICORN_THREADS", 4), env_int("WEBHOOK_DELIVERY_CONCURRENCY", 8) + 1),
             ),
             "timeout": env_int("DB_POOL_TIMEOUT", 10),
+            # A connection that cannot be opened is retried with growing pauses (1, 2, 4 s...)
+            # and then given up; a request that finds none opens a new one at once. Giving up
+            # early keeps the pauses short, so that connections return as soon as the
+            # database does, not up to a minute later.
+            "reconnect_timeout": 2,
         }
-    else:
-        _database["CONN_HEALTH_CHECKS"] = True
     if PGBOUNCER_TRANSACTION_MODE:
         _database["DISABLE_SERVER_SIDE_CURSORS"] = True
         _options["prepare_threshold"] = None

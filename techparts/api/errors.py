@@ -1,15 +1,17 @@
 """The one error envelope: `{"error": code, "message": text}` plus `details` or extra fields.
 
 DRF's own handler runs first (it rolls back the atomic block and maps Http404 and Django's
-PermissionDenied); this module only reshapes its answer, renders domain errors, and turns
-anything unexpected into a 500 `internal_error` that reveals nothing.
+PermissionDenied); this module only reshapes its answer, renders domain errors, answers a
+database that cannot be reached with a 503 `service_unavailable` and `Retry-After`, and turns
+anything else unexpected into a 500 `internal_error` that reveals nothing.
 """
 
 import logging
 import re
+import sys
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -18,11 +20,15 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from techparts.api.authentication import UNAUTHORIZED_MESSAGE
 from techparts.api.parsers import NestedTooDeeply
 from techparts.api.query import InvalidQueryParameters
+from techparts.database.availability import RETRY_AFTER_SECONDS, database_unavailable
 from techparts.errors import DomainError
 
 logger = logging.getLogger("techparts.api")
 
 INTERNAL_ERROR_MESSAGE = "An unexpected error occurred. It has been logged; please retry later."
+SERVICE_UNAVAILABLE_MESSAGE = (
+    f"The service is temporarily unavailable. Retry in {RETRY_AFTER_SECONDS} seconds."
+)
 
 _CODES = {
     400: "validation_error",
@@ -129,6 +135,14 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         return response
 
     response = drf_exception_handler(exc, context)
+    if response is None and database_unavailable(exc):
+        request = context.get("request")
+        _log_unavailable(getattr(request, "method", "?"), getattr(request, "path", "?"), exc)
+        return Response(
+            error_body("service_unavailable", SERVICE_UNAVAILABLE_MESSAGE),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     if response is None:
         request = context.get("request")
         logger.exception(
@@ -199,6 +213,32 @@ def handler404(request: HttpRequest, exception: Exception | None = None):
 
 
 def handler500(request: HttpRequest):
+    # Django calls this while it handles the exception (a view outside DRF, or a middleware),
+    # so the exception is the one being handled.
+    exc = sys.exception()
+    if database_unavailable(exc):
+        _log_unavailable(request.method, request.path, exc)
+        return service_unavailable_response(request)
     if is_api_path(request):
         return json_error_response(500, "internal_error", INTERNAL_ERROR_MESSAGE)
     return defaults.server_error(request)
+
+
+def service_unavailable_response(request: HttpRequest) -> HttpResponse:
+    """Answer 503 with `Retry-After`: the envelope under /v1/, a plain page elsewhere."""
+    if is_api_path(request):
+        response = json_error_response(503, "service_unavailable", SERVICE_UNAVAILABLE_MESSAGE)
+    else:
+        # Pages outside the API answer HTML, as Django's own error pages do.
+        response = HttpResponse(
+            "<!doctype html>\n<title>Service Unavailable (503)</title>\n"
+            f"<h1>Service Unavailable (503)</h1>\n<p>{SERVICE_UNAVAILABLE_MESSAGE}</p>\n",
+            status=503,
+        )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def _log_unavailable(method: str, path: str, exc: BaseException | None) -> None:
+    # One line per request: during an outage every request fails the same way.
+    logger.warning("Database unavailable on %s %s: %s: %s", method, path, type(exc).__name__, exc)

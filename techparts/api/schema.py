@@ -11,6 +11,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
+from techparts.api.errors import SERVICE_UNAVAILABLE_MESSAGE
 from techparts.api.parsers import MAX_JSON_DEPTH
 from techparts.api.permissions import PUBLIC, Scope, required_scope, scope_denied_message
 from techparts.apikeys.scopes import ALL_SCOPES
@@ -31,6 +32,7 @@ ERROR_CODES = {
     415: ("unsupported_media_type", "Request body must be JSON"),
     422: ("idempotency_key_reused", "Idempotency-Key was already used with another body"),
     429: ("rate_limited", "Rate limit exceeded. Retry in 12 seconds."),
+    503: ("service_unavailable", SERVICE_UNAVAILABLE_MESSAGE),
 }
 
 ErrorSerializer = inline_serializer(
@@ -265,6 +267,8 @@ _STANDARD_ERRORS = [
     (415, lambda op: "requestBody" in op),
     (422, lambda op: _has_header(op, "Idempotency-Key")),
     (429, lambda op: _secured(op)),
+    # the database cannot be reached (down, restarting) or lends no connection in time
+    (503, lambda op: True),
 ]
 _ERROR_DESCRIPTIONS = {
     400: "Invalid request (`validation_error`; `details` lists each problem): a bad body, a "
@@ -277,13 +281,23 @@ _ERROR_DESCRIPTIONS = {
     415: "Body is not `application/json` (`unsupported_media_type`)",
     422: "Idempotency-Key reused with a different body (`idempotency_key_reused`)",
     429: "Rate limit exceeded (`rate_limited`); see the `Retry-After` header",
+    503: "The database cannot be reached right now (`service_unavailable`): retry after the "
+    "`Retry-After` header's seconds, a write with the same `Idempotency-Key` (it may have "
+    "been applied)",
 }
 
 
 # Standard errors documented with the envelope's example, as `error_response` does, so no
 # operation needs to declare them: the same answer whatever the endpoint. (403 gets one too,
 # naming the operation's scope.)
-_WITH_EXAMPLE = {401, 415, 422}
+_WITH_EXAMPLE = {401, 415, 422, 503}
+
+
+# Answers that say when to retry, and what their Retry-After header counts.
+_RETRY_AFTER = {
+    "429": "Seconds until the limit resets.",
+    "503": "Seconds to wait before retrying.",
+}
 
 
 def _standard_error(status: int, operation: dict, error_ref: dict) -> dict:
@@ -303,7 +317,7 @@ def _standard_error(status: int, operation: dict, error_ref: dict) -> dict:
     media["examples"] = {
         example_name: {"value": {"error": code, "message": message}, "summary": code}
     }
-    return {"content": {"application/json": media}, "description": f"`{code}` error"}
+    return {"content": {"application/json": media}, "description": _ERROR_DESCRIPTIONS[status]}
 
 
 def _scope(op: dict) -> Scope | None:
@@ -385,16 +399,17 @@ def postprocess_schema(result, generator, request, public):
                     responses["200"].setdefault("headers", {}).update(
                         {**ETAG_HEADER, **CACHE_HEADERS}
                     )
-            if "429" in responses:
-                responses["429"].setdefault(
-                    "headers",
-                    {
-                        "Retry-After": {
-                            "schema": {"type": "integer"},
-                            "description": "Seconds until the limit resets.",
-                        }
-                    },
-                )
+            for retried, description in _RETRY_AFTER.items():
+                if retried in responses:
+                    responses[retried].setdefault(
+                        "headers",
+                        {
+                            "Retry-After": {
+                                "schema": {"type": "integer"},
+                                "description": description,
+                            }
+                        },
+                    )
             body = operation.get("requestBody", {}).get("content", {})
             for media in body.values():
                 _forbid_unknown_properties(media.get("schema", {}), components, seen)

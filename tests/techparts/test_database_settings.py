@@ -40,8 +40,15 @@ def test_postgresql_connections_come_from_a_pool_sized_from_the_environment():
     default = database_settings(DB_POOL_MAX_SIZE="8", DB_POOL_MIN_SIZE="2")["default"]
 
     assert default["ENGINE"] == "techparts.database.postgresql"
-    assert default["OPTIONS"]["pool"] == {"min_size": 2, "max_size": 8, "timeout": 10}
+    assert default["OPTIONS"]["pool"] == {
+        "min_size": 2,
+        "max_size": 8,
+        "timeout": 10,
+        "reconnect_timeout": 2,
+    }
     assert default["CONN_MAX_AGE"] == 0
+    # The pool checks a connection before lending it (techparts.database.postgresql).
+    assert default["CONN_HEALTH_CHECKS"] is True
     assert default["DISABLE_SERVER_SIDE_CURSORS"] is False
 
 

@@ -9,35 +9,26 @@ Redis then show which reads see what.
 import json
 import os
 import shutil
-import subprocess
-import tempfile
 import time
 import urllib.request
-from pathlib import Path
 
 import psycopg
 import pytest
 from django.db import connection
 
 from catalog.models import Product
+from tests.clusters import HAVE_PG_BINARIES, cluster_copy
 from tests.factories import ProductFactory
-from tests.servers import free_port, gunicorn_servers
-
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+from tests.servers import gunicorn_servers
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
-        not (PG_BIN / "pg_basebackup").exists() or shutil.which("redis-server") is None,
+        not HAVE_PG_BINARIES or shutil.which("redis-server") is None,
         reason="needs PostgreSQL 15 server binaries and redis-server",
     ),
 ]
-
-
-def as_postgres(*command: str) -> list[str]:
-    """The server refuses to run as root: run its tools as the 'postgres' user then."""
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else list(command)
 
 
 def standby_lsn_reached(standby: psycopg.Connection, lsn: str) -> bool:
@@ -79,55 +70,16 @@ def patch_json(url: str, key: str, body: dict) -> int:
 @pytest.fixture
 def standby():
     """Start a streaming standby of the test cluster; yield its port; remove it, pass or fail."""
-    db = connection.settings_dict
     with connection.cursor() as cursor:
         cursor.execute("SHOW max_connections")
         max_connections = cursor.fetchone()[0]
-    work = Path(tempfile.mkdtemp(prefix="techparts-standby-"))
-    if os.geteuid() == 0:
-        shutil.chown(work, "postgres")
-    data, port = work / "data", free_port()
-    try:
-        subprocess.run(
-            as_postgres(
-                str(PG_BIN / "pg_basebackup"),
-                *("-h", db["HOST"], "-p", str(db["PORT"]), "-U", db["USER"]),
-                *("-D", str(data), "-X", "stream", "--write-recovery-conf", "--checkpoint=fast"),
-            ),
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )  # --write-recovery-conf: standby.signal and the primary's conninfo
-        options = (
-            f"-p {port} -k {work} -c listen_addresses=127.0.0.1 -c hot_standby=on"
-            f" -c max_connections={max_connections}"
-        )
-        subprocess.run(
-            as_postgres(
-                str(PG_BIN / "pg_ctl"),
-                "-D",
-                str(data),
-                "-l",
-                str(work / "log"),
-                "-w",
-                "-t",
-                "60",
-                "start",
-                "-o",
-                options,
-            ),
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        yield port
-    finally:
-        subprocess.run(
-            as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"),
-            capture_output=True,
-            timeout=60,
-        )
-        shutil.rmtree(work, ignore_errors=True)
+    # A hot standby needs at least the primary's max_connections.
+    with cluster_copy(
+        connection.settings_dict,
+        standby=True,
+        server_options=f"-c max_connections={max_connections}",
+    ) as cluster:
+        yield cluster.port
 
 
 def test_reads_see_the_replica_except_an_owner_that_just_wrote(standby, redis_url, make_api_key):

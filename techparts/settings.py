@@ -211,7 +211,12 @@ for _database in DATABASES.values():
 # both ends find a vanished peer within 20 + 3 x 10 = 50 s. Behind PgBouncer, startup options
 # may be refused: the server-side settings are then the role's (ALTER ROLE ... SET).
 DB_IDLE_IN_TRANSACTION_TIMEOUT = env_int("DB_IDLE_IN_TRANSACTION_TIMEOUT", 30, minimum=0)
+# A database host that drops packets silently must not hold a connection attempt for the
+# operating system's TCP timeout (minutes): give up after DB_CONNECT_TIMEOUT seconds, answer
+# 503, and try again on the next request.
+DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 5, minimum=1)
 DB_KEEPALIVES = {
+    "connect_timeout": DB_CONNECT_TIMEOUT,
     "keepalives": 1,
     "keepalives_idle": 20,
     "keepalives_interval": 10,

@@ -184,29 +184,52 @@ def push(client: Client, items: list[dict], *, reference: str) -> int:
 
 
 def follow(client: Client, state: Path, *, forever: bool) -> int:
-    """Print every change after the saved cursor; save the cursor after each page."""
+    """Print every change after the saved cursor; save the cursor after each page.
+
+    The version rule (docs/sync.md): a SKU's change is applied (here: printed) only if its
+    `version` is newer than the one held for that SKU; an older one arrived late and is
+    already superseded, so it is skipped. The versions held are saved beside the cursor.
+    """
     cursor = state.read_text().strip() if state.exists() else ""
+    versions_file = state.with_suffix(".versions.json")
+    versions: dict[str, int] = (
+        json.loads(versions_file.read_text()) if versions_file.exists() else {}
+    )
     seen = 0
     while True:
         query = {"limit": FEED_PAGE, **({"after": cursor} if cursor else {})}
         page = client.call("GET", "/v1/inventory/changes?" + urllib.parse.urlencode(query))
         for change in page["results"]:
+            sku, version = change["sku"], change["version"]  # null: from before versions
+            held = versions.get(sku)
+            if version is not None and held is not None and version <= held:
+                print(f"change {change['id']}: {sku} version {version} is not newer than {held}")
+                continue
             print(
-                f"change {change['id']}: {change['sku']} {change['kind']} "
+                f"change {change['id']}: {sku} {change['kind']} "
                 f"({change['reason_code']}) on hand {change['quantity_before']} -> "
-                f"{change['quantity_after']}, available {change['available_after']}"
+                f"{change['quantity_after']}, available {change['available_after']} "
+                f"(version {version})"
             )
+            if version is not None:
+                versions[sku] = version
             seen += 1
-        # Saved after the page is handled: a crash replays at most this page (at least once).
+        # Saved after the page is handled: a crash replays at most this page (at least once),
+        # and the versions held make a replayed change harmless.
+        _save(versions_file, json.dumps(versions))
         cursor = page["next_cursor"]
-        temporary = state.with_suffix(".tmp")
-        temporary.write_text(cursor)
-        temporary.replace(state)
+        _save(state, cursor)
         if page["has_more"]:
             continue
         if not forever:
             return seen
         client.sleep(POLL_SECONDS)
+
+
+def _save(path: Path, text: str) -> None:
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_text(text)
+    temporary.replace(path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,6 +41,7 @@ def stock_events(
     rows: Sequence[LedgerRow],
     *,
     ids: Sequence[int],
+    versions: Sequence[int],
     reasons: Sequence[tuple[str, str]],
     records: Mapping[int, StockFacts],
     actor: Actor,
@@ -50,10 +51,14 @@ def stock_events(
     """Return the events of ledger rows just written: `inventory.changed` for each, and
     `low_stock`, `out_of_stock` or `back_in_stock` where its available count crosses over.
 
-    `ids` are the rows' ledger ids, `reasons` their (reason, reason code).
+    `ids` are the rows' ledger ids, `versions` the stock record's version each row brought,
+    `reasons` their (reason, reason code). Every event of a row carries its version: the
+    crossing events that of their `inventory.changed`.
     """
     events = []
-    for row, ledger_id, (reason, reason_code) in zip(rows, ids, reasons, strict=True):
+    for row, ledger_id, version, (reason, reason_code) in zip(
+        rows, ids, versions, reasons, strict=True
+    ):
         record = records[row.product_id]
         sku = record.product.sku
         on_hand_before = row.on_hand_after - row.on_hand_delta
@@ -61,7 +66,12 @@ def stock_events(
         available_before = is_available(on_hand_before, reserved_before)
         available_after = is_available(row.on_hand_after, row.reserved_after)
         subject = f"sku:{sku}"
-        named = {"sku": sku, "product_id": record.product.public_id, "ledger_id": ledger_id}
+        named = {
+            "sku": sku,
+            "product_id": record.product.public_id,
+            "ledger_id": ledger_id,
+            "version": version,
+        }
         events.append(
             NewEvent(
                 type=types.INVENTORY_CHANGED,
@@ -84,6 +94,7 @@ def stock_events(
                     "adjustment_group": None if adjustment_group is None else str(adjustment_group),
                     "actor": actor.name,
                 },
+                version=version,
             )
         )
         crossing = {
@@ -101,14 +112,25 @@ def stock_events(
                     type=types.INVENTORY_LOW_STOCK,
                     subject=subject,
                     data={**crossing, "low_stock_threshold": threshold},
+                    version=version,
                 )
             )
         if available_before > 0 >= available_after:
             events.append(
-                NewEvent(type=types.INVENTORY_OUT_OF_STOCK, subject=subject, data=crossing)
+                NewEvent(
+                    type=types.INVENTORY_OUT_OF_STOCK,
+                    subject=subject,
+                    data=crossing,
+                    version=version,
+                )
             )
         if available_before <= 0 < available_after:
             events.append(
-                NewEvent(type=types.INVENTORY_BACK_IN_STOCK, subject=subject, data=crossing)
+                NewEvent(
+                    type=types.INVENTORY_BACK_IN_STOCK,
+                    subject=subject,
+                    data=crossing,
+                    version=version,
+                )
             )
     return events

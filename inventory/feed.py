@@ -53,6 +53,7 @@ _COLUMNS = (
     "source",
     "actor_name",
     "created_at",
+    "version",
 )
 
 

@@ -34,6 +34,12 @@ class StockRecord(models.Model):
     # When the shelf was last counted: the count time of the latest posted cycle count line
     # (inventory.counts). Never counted: empty.
     last_counted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Goes up by exactly one with each ledger row of this record, in the stock UPDATE that
+    # writes the row (inventory.services), under the record's row lock: version v is written
+    # only after v - 1 committed. Consumers apply a change only if its version is newer than
+    # the one they hold (docs/sync.md). Records that existed before versions started at their
+    # count of ledger rows (migration 0014).
+    version = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = "stock level"
@@ -153,6 +159,9 @@ class StockMovement(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # Set by the database on insert (never by the app): the change feed's order.
     xact = models.BigIntegerField(db_default=WritingTransaction(), editable=False)
+    # The record's version this row brought it to (StockRecord.version). Null on rows written
+    # before versions existed: the ledger is never rewritten.
+    version = models.BigIntegerField(null=True, blank=True, editable=False)
 
     objects = StockMovementQuerySet.as_manager()
 
@@ -167,6 +176,13 @@ class StockMovement(models.Model):
             models.Index(fields=["xact", "id"], name="movement_feed_position"),
         ]
         constraints = [
+            # One row per version of a record (a partial unique index: older rows have none);
+            # it also serves reconcile_stock's density check.
+            models.UniqueConstraint(
+                fields=["product", "version"],
+                condition=Q(version__isnull=False),
+                name="movement_product_version",
+            ),
             models.CheckConstraint(
                 condition=Q(reserved_after__lte=F("on_hand_after")),
                 name="movement_reserved_after_lte_on_hand_after",

@@ -7,7 +7,19 @@ from datetime import datetime
 from functools import reduce
 from uuid import UUID
 
-from django.db.models import Exists, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    Exists,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from catalog.models import Product
@@ -55,6 +67,7 @@ class MovementView:
     source: str | None
     actor: str
     created_at: datetime
+    version: int | None
 
 
 def movement_is_own(movement: StockMovement, *, viewer_owner: str | None) -> bool:
@@ -102,6 +115,7 @@ def movement_public_view(movement: StockMovement, *, viewer_owner: str | None) -
         source=movement.source if own else None,
         actor=movement.actor_name if own else PUBLIC_ACTOR,
         created_at=movement.created_at,
+        version=movement.version,
     )
 
 
@@ -156,6 +170,17 @@ def _sum(field: str) -> Coalesce:
     )
 
 
+def _rows() -> Subquery:
+    return Subquery(
+        StockMovement.objects.filter(product_id=OuterRef("product_id"))
+        .order_by()
+        .values("product_id")
+        .annotate(rows=Count("id"))
+        .values("rows"),
+        output_field=BigIntegerField(),
+    )
+
+
 def _last(field: str) -> Subquery:
     # Rows of one product are written under that product's row lock, so ids follow their order.
     return Subquery(
@@ -163,6 +188,21 @@ def _last(field: str) -> Subquery:
         .order_by("-id")
         .values(field)[:1],
         output_field=IntegerField(),
+    )
+
+
+def _versions(aggregate) -> Coalesce:
+    """A subquery: `aggregate` over the record's ledger rows that have a version (0 if none)."""
+    return Coalesce(
+        Subquery(
+            StockMovement.objects.filter(product_id=OuterRef("product_id"), version__isnull=False)
+            .order_by()
+            .values("product_id")
+            .annotate(value=aggregate)
+            .values("value"),
+            output_field=BigIntegerField(),
+        ),
+        Value(0),
     )
 
 
@@ -176,8 +216,10 @@ def stock_mismatches() -> list[Mismatch]:
     """Replay every product's ledger and return the stock records it does not explain.
 
     A record is explained when the sums of its ledger deltas equal its on-hand and reserved
-    counts, its last ledger row ends at those counts, and each of its rows moves the counts
-    the way its kind does (inventory.kinds). Ledger rows of a product without a stock record
+    counts, its last ledger row ends at those counts, each of its rows moves the counts
+    the way its kind does (inventory.kinds), and its versions are dense: its version is its
+    number of ledger rows, and the rows' versions (null on rows from before versions existed)
+    are distinct and run without a gap up to it. Ledger rows of a product without a stock record
     are reported too.
     """
     return [*_record_mismatches(), *_orphan_mismatches()]
@@ -192,6 +234,11 @@ def _records_with_ledger() -> QuerySet[StockRecord]:
             last_on_hand=_last("on_hand_after"),
             last_reserved=_last("reserved_after"),
             misfit=_misfit(),
+            ledger_rows=Coalesce(_rows(), Value(0)),
+            versioned_rows=_versions(Count("id")),
+            distinct_versions=_versions(Count("version", distinct=True)),
+            lowest_version=_versions(Min("version")),
+            highest_version=_versions(Max("version")),
         )
         .order_by("product__sku")
     )
@@ -206,7 +253,31 @@ def _ledger_problem(record: StockRecord) -> str | None:
         return "last ledger row does not end at the stock record"
     if record.misfit:
         return "ledger rows do not move stock the way their kind does"
+    if not _versions_dense(record):
+        return (
+            f"versions are not dense (record version={record.version}; "
+            f"{record.ledger_rows} ledger rows, {record.versioned_rows} with versions "
+            f"{record.lowest_version}..{record.highest_version}, "
+            f"{record.distinct_versions} distinct)"
+        )
     return None
+
+
+def _versions_dense(record: StockRecord) -> bool:
+    # Rows from before versions existed have none and come first: the versioned rows are the
+    # last ones, numbered up to the record's version without gap or repeat.
+    versioned = record.versioned_rows
+    return (
+        record.version == record.ledger_rows
+        and record.distinct_versions == versioned
+        and (
+            versioned == 0
+            or (
+                record.highest_version == record.version
+                and record.lowest_version == record.version - versioned + 1
+            )
+        )
+    )
 
 
 def _record_mismatches() -> Iterator[Mismatch]:
@@ -327,6 +398,7 @@ STOCK_RECORD_COLUMNS = (
     "reserved",
     "low_stock_threshold",
     "updated_at",
+    "version",
 )
 
 

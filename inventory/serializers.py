@@ -50,6 +50,18 @@ REASON_CODE_HELP = (
     "existed."
 )
 
+VERSION_HELP = (
+    "The stock record's version after this change: it goes up by exactly one with each change "
+    "of the record. Apply a change only if its version is newer than the one you hold "
+    "(docs/sync.md). Null on changes recorded before versions existed."
+)
+
+RECORD_VERSION_HELP = (
+    "The stock record's version: the number of changes it has had. A change (feed row, event, "
+    "webhook) with a higher version is newer than this state; one with this version or lower "
+    "is already in it."
+)
+
 # Input serializers are `...InputSerializer`, output ones `...OutputSerializer`; an output
 # serializer pins its schema component name, so the published schema keeps its names.
 
@@ -123,6 +135,7 @@ class StockRecordOutputSerializer(serializers.ModelSerializer):
         source="is_low", help_text="available <= low_stock_threshold."
     )
     updated_at = serializers.DateTimeField(help_text="When the stock last changed.")
+    version = serializers.IntegerField(help_text=RECORD_VERSION_HELP)
 
     class Meta:
         model = StockRecord
@@ -136,6 +149,7 @@ class StockRecordOutputSerializer(serializers.ModelSerializer):
             "low_stock_threshold",
             "low_stock",
             "updated_at",
+            "version",
         ]
 
 
@@ -153,6 +167,7 @@ def stock_record_body(row: Mapping[str, Any]) -> dict[str, Any]:
         "low_stock_threshold": row["low_stock_threshold"],
         "low_stock": is_low_stock(available, row["low_stock_threshold"]),
         "updated_at": datetime_text(row["updated_at"]),
+        "version": row["version"],
     }
 
 
@@ -195,6 +210,7 @@ class StockMovementOutputSerializer(serializers.Serializer):
         "(staff, the system, other integrators)."
     )
     created_at = serializers.DateTimeField()
+    version = serializers.IntegerField(allow_null=True, help_text=VERSION_HELP)
 
     def to_representation(self, instance: StockMovement) -> dict:
         view = movement_public_view(instance, viewer_owner=self.context.get("viewer_owner"))
@@ -287,6 +303,7 @@ class ChangeOutputSerializer(serializers.Serializer):
         help_text="Your API key owner name on your own changes; `TechParts` on all others."
     )
     created_at = serializers.DateTimeField()
+    version = serializers.IntegerField(allow_null=True, help_text=VERSION_HELP)
 
     def to_representation(self, instance: StockMovement) -> dict:
         return change_representation(instance, viewer_owner=self.context.get("viewer_owner"))
@@ -317,6 +334,7 @@ def change_representation(movement: StockMovement, *, viewer_owner: str | None) 
         "source": view.source,
         "actor": view.actor,
         "created_at": datetime_text(view.created_at),
+        "version": view.version,
     }
 
 

@@ -6,6 +6,7 @@ products always queue in the same order and cannot deadlock.
 
 import functools
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -253,6 +254,15 @@ MOVEMENT_COLUMNS = Movement._fields
 MOVEMENT_FIELDS = [StockMovement._meta.get_field(name) for name in MOVEMENT_COLUMNS]
 
 
+class Written(NamedTuple):
+    """What a stock write wrote: the time its records and rows carry, and per ledger row (in
+    the order of the movements) its id and the record's version it brought."""
+
+    at: datetime
+    ids: list[int]
+    versions: list[int]
+
+
 def _write(
     movements: list[Movement],
     *,
@@ -264,11 +274,11 @@ def _write(
     adjustment_group: UUID | None = None,
     events: Sequence[NewEvent] = (),
     approval_request_id: int | None = None,
-) -> tuple[datetime, list[int]]:
+) -> Written:
     """Apply each movement to its locked record, append the movements to the ledger and their
     events to the outbox (inventory.events), by product id in `records`.
 
-    Return the time the records and ledger rows carry and the rows' ids.
+    Return the time the records and ledger rows carry, the rows' ids and versions.
     """
     shared: dict[str, Any] = {"reason": reason, "reason_code": reason_code}
     if approval_request_id is not None:
@@ -295,7 +305,7 @@ def _write_rows(
     row_columns: tuple[str, ...] = (),
     row_values: list[tuple] | None = None,
     events: Sequence[NewEvent] = (),
-) -> tuple[datetime, list[int]]:
+) -> Written:
     """`_write`, with the ledger columns `row_columns` given per row (`row_values`, one tuple
     per movement) and the others in `shared`: a bulk call's rows each carry their own reason."""
     now = timezone.now()
@@ -303,18 +313,19 @@ def _write_rows(
     if not movements:
         if events:
             events_record(events, origin_owner=origin_owner, created_at=now)
-        return now, []
-    _apply_deltas(movements, updated_at=now)
-    rows = (
-        movements
-        if not row_columns
-        else [(*movement, *extra) for movement, extra in zip(movements, row_values, strict=True)]
-    )
+        return Written(now, [], [])
+    versions = _apply_deltas(movements, updated_at=now)
+    rows = [
+        (*movement, *extra, version)
+        for movement, extra, version in zip(
+            movements, row_values or [()] * len(movements), versions, strict=True
+        )
+    ]
     # The rows as plain values (techparts.database.bulk): a StockMovement instance per row,
     # prepared field by field by bulk_create, costs more than the rest of a 50-line order.
     ids = insert_rows(
         StockMovement,
-        columns=(*MOVEMENT_COLUMNS, *row_columns),
+        columns=(*MOVEMENT_COLUMNS, *row_columns, "version"),
         rows=rows,
         shared={
             **(shared or {}),
@@ -336,6 +347,7 @@ def _write_rows(
     written = stock_events(
         movements,
         ids=ids,
+        versions=versions,
         reasons=row_reasons,
         records=records,
         actor=actor,
@@ -345,55 +357,77 @@ def _write_rows(
     # The one statement the outbox adds to a stock change, in its transaction; the caller's
     # own events (an order's) first, in the same statement.
     events_record([*events, *written], origin_owner=origin_owner, created_at=now)
-    return now, ids
+    return Written(now, ids, versions)
 
 
 def _show_written(
-    records: Iterable[StockRecord], movements: Iterable[Movement], *, updated_at: datetime
+    records: Iterable[StockRecord], movements: Iterable[Movement], *, written: Written
 ) -> None:
     """Give in-memory records the counts their movements wrote, for callers that return them."""
     by_product = {record.product_id: record for record in records}
-    for movement in movements:
+    for movement, version in zip(movements, written.versions, strict=True):
         record = by_product[movement.product_id]
         record.on_hand = movement.on_hand_after
         record.reserved = movement.reserved_after
-        record.updated_at = updated_at
+        record.version = version
+        record.updated_at = written.at
 
 
-def _apply_deltas(movements: list[Movement], *, updated_at: datetime) -> None:
-    """Move each locked record's counts by its movement, in statements of bounded size."""
+def _apply_deltas(movements: list[Movement], *, updated_at: datetime) -> list[int]:
+    """Move each locked record's counts by its movement, in statements of bounded size; return
+    each movement's version (the record's version its ledger row brings it to), in order."""
     # Bounded like insert_rows, for the rare caller with thousands of rows (opening a catalog).
     step = bulk.MAX_ROWS_PER_STATEMENT
+    versions: list[int] = []
     for start in range(0, len(movements), step):
-        _apply_deltas_statement(movements[start : start + step], updated_at=updated_at)
+        versions += _apply_deltas_statement(movements[start : start + step], updated_at=updated_at)
+    return versions
 
 
-def _apply_deltas_statement(movements: list[Movement], *, updated_at: datetime) -> None:
+def _apply_deltas_statement(movements: list[Movement], *, updated_at: datetime) -> list[int]:
     # One UPDATE for every record, whatever the number of lines, its deltas read from one JSON
     # parameter (techparts.database.bulk): bulk_update's CASE WHEN per row costs milliseconds
     # of query compilation per line. The counts move by deltas (like F()) on rows this
-    # transaction holds locked, so they end at the values the ledger rows record.
+    # transaction holds locked, so they end at the values the ledger rows record. The version
+    # moves in the same statement, by the record's number of rows, and comes back with
+    # RETURNING: no query, counter or lock of its own, and under the row lock version v is
+    # written only after v - 1 committed.
     connection = connections[router.db_for_write(StockRecord)]
     quote = connection.ops.quote_name
     table = quote(StockRecord._meta.db_table)
-    on_hand, reserved = quote("on_hand"), quote("reserved")
+    on_hand, reserved, version = quote("on_hand"), quote("reserved"), quote("version")
+    product_id = quote("product_id")
     source = rows_source(connection, MOVEMENT_FIELDS)
     columns = dict(zip(MOVEMENT_COLUMNS, source.columns, strict=True))
     # Only quoted model names and placeholders go into the text; the values are parameters.
     sql = (
         f"UPDATE {table} SET {on_hand} = {on_hand} + deltas.on_hand_delta, "  # noqa: S608
-        f"{reserved} = {reserved} + deltas.reserved_delta, {quote('updated_at')} = %s "
+        f"{reserved} = {reserved} + deltas.reserved_delta, "
+        f"{version} = {version} + deltas.row_count, {quote('updated_at')} = %s "
         f"FROM (SELECT {columns['product_id']} AS product_id, "
-        f"{columns['on_hand_delta']} AS on_hand_delta, "
-        f"{columns['reserved_delta']} AS reserved_delta FROM {source.source}) AS deltas "
-        f"WHERE {table}.{quote('product_id')} = deltas.product_id "
+        f"SUM({columns['on_hand_delta']}) AS on_hand_delta, "
+        f"SUM({columns['reserved_delta']}) AS reserved_delta, COUNT(*) AS row_count "
+        f"FROM {source.source} GROUP BY 1) AS deltas "
+        f"WHERE {table}.{product_id} = deltas.product_id "
         # The ids again, as a list the planner can count: it cannot see into the JSON, and
         # guessing 100 rows it would scan the whole table rather than use the index.
-        f"AND {table}.{quote('product_id')} IN ({', '.join(['%s'] * len(movements))})"
+        f"AND {table}.{product_id} IN ({', '.join(['%s'] * len(movements))}) "
+        f"RETURNING {table}.{product_id}, {table}.{version}"
     )
     updated = connection.ops.adapt_datetimefield_value(updated_at)
     with connection.cursor() as cursor:
         cursor.execute(sql, [updated, rows_param(movements), *(m.product_id for m in movements)])
+        reached = dict(cursor.fetchall())
+    # A record with k rows in this statement, ending at V, gives them V - k + 1 .. V in order.
+    rows = Counter(movement.product_id for movement in movements)
+    seen: Counter[int] = Counter()
+    versions = []
+    for movement in movements:
+        seen[movement.product_id] += 1
+        versions.append(
+            reached[movement.product_id] - rows[movement.product_id] + seen[movement.product_id]
+        )
+    return versions
 
 
 @_in_transaction
@@ -495,7 +529,7 @@ def _set_on_hand(
         )
         if request.held:
             hold = _hold(record, units=request.held)
-            held_at, _ = _write(
+            held = _write(
                 [hold],
                 records={record.product_id: record},
                 actor=actor,
@@ -504,11 +538,11 @@ def _set_on_hand(
                 reason_code=reasons.APPROVAL,
                 approval_request_id=request.pk,
             )
-            _show_written([record], [hold], updated_at=held_at)
+            _show_written([record], [hold], written=held)
         return StockChange(
             record=record, previous_on_hand=previous, movement=None, approval_request=request
         )
-    created_at, (movement_id,) = _write(
+    written = _write(
         [movement],
         records={record.product_id: record},
         actor=actor,
@@ -518,9 +552,9 @@ def _set_on_hand(
         adjustment_group=adjustment_group,
         approval_request_id=approval_request_id,
     )
-    _show_written([record], [movement], updated_at=created_at)
+    _show_written([record], [movement], written=written)
     row = StockMovement(
-        id=movement_id,
+        id=written.ids[0],
         **movement._asdict(),
         reason=reason,
         reason_code=reason_code,
@@ -531,7 +565,8 @@ def _set_on_hand(
         actor_api_key=actor.api_key,
         actor_name=actor.name,
         approval_request_id=approval_request_id,
-        created_at=created_at,
+        created_at=written.at,
+        version=written.versions[0],
     )
     row._state.adding = False  # the row is stored: saving it again is refused as an update
     row._state.db = router.db_for_write(StockMovement)
@@ -1179,7 +1214,7 @@ def stock_open(
         for record in opened
     ]
     StockRecord.objects.bulk_create(records)
-    written_at, _ = _write(
+    written = _write(
         movements,
         records={record.product_id: record for record in opened},
         actor=actor,
@@ -1187,7 +1222,7 @@ def stock_open(
         reference="",
         reason_code=reasons.OPENING,
     )
-    _show_written(opened, movements, updated_at=written_at)
+    _show_written(opened, movements, written=written)
     return records
 
 

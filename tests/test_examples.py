@@ -71,7 +71,7 @@ def test_the_example_pushes_counts_then_follows_the_feed_from_where_it_stopped(
     assert followed.returncode == 0, followed.stderr
     lines = followed.stdout.splitlines()
     assert lines[-1] == (
-        f"change {row.id}: GPU-1 correction (cycle_count) on hand 10 -> 7, available 7"
+        f"change {row.id}: GPU-1 correction (cycle_count) on hand 10 -> 7, available 7 (version 2)"
     )
     assert len(lines) == StockMovement.objects.count()  # the opening rows, then the count
 
@@ -84,8 +84,13 @@ def test_the_example_pushes_counts_then_follows_the_feed_from_where_it_stopped(
     assert StockMovement.objects.filter(product=gpu).count() == 2
     assert resumed.stdout.splitlines() == [
         f"change {StockMovement.objects.latest('id').id}: SSD-1 correction (opening) "
-        "on hand 0 -> 3, available 3"
+        "on hand 0 -> 3, available 3 (version 1)"
     ]
+    assert json.loads((tmp_path / "changes.versions.json").read_text()) == {
+        "GPU-1": 2,
+        "CPU-1": 1,
+        "SSD-1": 1,
+    }
 
 
 @pytest.mark.postgres

@@ -3,7 +3,8 @@
 1. Fan-out (`deliveries_fan_out`) reads the event feed after the FanOutCursor, gap-free, and
    writes one pending Delivery per event and enabled endpoint that subscribes to its type and
    may see it (public events, or its owner's own), for events recorded after the endpoint was
-   created.
+   created. One stock record's events are fanned out in version order: reaching version v,
+   it first fans out any lower version the cursor has not passed (`_in_version_order`).
 2. Claim (`deliveries_claim`) takes due deliveries with a lease (`locked_until`) in one
    statement, skipping rows another worker is claiming. For one endpoint, only the oldest
    pending delivery of each subject (a SKU, an order) may be claimed: a later event about the
@@ -33,10 +34,17 @@ from django.conf import settings
 from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
+from techparts.database.bulk import rows_param, rows_source
 from techparts.database.positions import positioned_page
 from techparts.events.models import Event
 from techparts.events.selectors import event_payload
-from webhooks.models import Delivery, DeliveryAttempt, FanOutCursor, WebhookEndpoint
+from webhooks.models import (
+    Delivery,
+    DeliveryAttempt,
+    FannedOutAhead,
+    FanOutCursor,
+    WebhookEndpoint,
+)
 from webhooks.sender import TOTAL_TIMEOUT_SECONDS, HttpOutcome, deliver_http
 from webhooks.services import webhook_endpoints_disable
 from webhooks.signing import signed_headers
@@ -143,7 +151,10 @@ def _fan_out_page(*, now: datetime, limit: int) -> FanOut:
             Event,
             after=cursor.position,
             limit=max(1, min(limit, FAN_OUT_MAX_DELIVERIES // per_event)),
-            columns=("id", "xact", "type", "subject", "audience_owner", "created_at"),
+            columns=_FAN_OUT_COLUMNS,
+        )
+        events = _in_version_order(
+            page.rows, passed=tuple(page.next_position), subscribed=set(by_type)
         )
         deliveries = [
             Delivery(
@@ -153,7 +164,7 @@ def _fan_out_page(*, now: datetime, limit: int) -> FanOut:
                 status=Delivery.Status.PENDING,
                 next_attempt_at=now,
             )
-            for event in page.rows
+            for event in events
             for pk, owner, created_at in by_type.get(event.type, ())
             if event.audience_owner in ("", owner) and created_at <= event.created_at
         ]
@@ -163,6 +174,94 @@ def _fan_out_page(*, now: datetime, limit: int) -> FanOut:
             cursor.updated_at = now
             cursor.save(update_fields=["xact", "event_pk", "updated_at"])
     return FanOut(events=len(page.rows), deliveries=len(deliveries), has_more=page.has_more)
+
+
+_FAN_OUT_COLUMNS = ("id", "xact", "type", "subject", "audience_owner", "created_at", "version")
+
+
+def _in_version_order(
+    rows: list[Event], *, passed: tuple[int, int], subscribed: set[str]
+) -> list[Event]:
+    """Return the events to fan out for a page of the feed (`rows`, up to `passed`): each
+    subject's versioned events in version order, after any lower version not yet passed.
+
+    The feed is in (xact, id) order, and a transaction takes its id at its first write or
+    lock, not at commit: a bulk call that locked X, waited for W and then wrote Y is listed
+    before a PATCH of Y that committed meanwhile with the lower version. Version v of a stock
+    record is written only after v - 1 committed (the row lock), so every lower version of a
+    subject in this page is readable now, even when its transaction id is still above the
+    horizon: it is fanned out first (its deliveries get the lower ids, which the claim's
+    per-subject order follows) and marked FannedOutAhead, so that it is skipped (and the mark
+    dropped) when the cursor reaches it. Nothing waits. Events without a version (orders)
+    keep the feed's order. A fixed number of queries per page, none per event.
+    """
+    if any(event.version is not None for event in rows):
+        already = _ahead_reached([event.id for event in rows])
+        rows = [event for event in rows if event.id not in already]
+    # Lower versions matter only for subjects this page delivers something about.
+    highest: dict[str, int] = {}
+    for event in rows:
+        if event.version is not None and event.type in subscribed:
+            highest[event.subject] = max(event.version, highest.get(event.subject, 0))
+    ahead = _lower_versions_ahead(highest, passed=passed) if highest else []
+    if ahead:
+        FannedOutAhead.objects.bulk_create(
+            [FannedOutAhead(event_id=event.id) for event in ahead], batch_size=1000
+        )
+
+    # Each subject's events of this page take the subject's places in the page, in version
+    # order (so the page keeps the feed's order wherever versions already follow it); the lower
+    # versions fetched ahead go just before the subject's first place.
+    def by_version(events: list[Event]) -> list[Event]:
+        return sorted(events, key=lambda event: (event.version, event.xact, event.id))
+
+    queues: dict[str, list[Event]] = defaultdict(list)
+    for event in rows:
+        if event.version is not None:
+            queues[event.subject].append(event)
+    queues = {subject: by_version(events)[::-1] for subject, events in queues.items()}
+    early: dict[str, list[Event]] = defaultdict(list)
+    for event in ahead:
+        early[event.subject].append(event)
+    ordered: list[Event] = []
+    for event in rows:
+        if event.version is None:
+            ordered.append(event)
+            continue
+        ordered += by_version(early.pop(event.subject, []))
+        ordered.append(queues[event.subject].pop())
+    return ordered
+
+
+def _ahead_reached(ids: list[int]) -> set[int]:
+    """Drop the marks of events among `ids` fanned out ahead; return the ids that had one."""
+    table = connection.ops.quote_name(FannedOutAhead._meta.db_table)
+    column = connection.ops.quote_name("event_id")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE {column} IN ({', '.join(['%s'] * len(ids))}) "  # noqa: S608
+            f"RETURNING {column}",
+            ids,
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _lower_versions_ahead(highest: dict[str, int], *, passed: tuple[int, int]) -> list[Event]:
+    """Return the events after `passed` of each subject in `highest` with a lower version
+    than its value there, not yet fanned out ahead, in one query (by (subject, version))."""
+    quote = connection.ops.quote_name
+    fields = [Event._meta.get_field("subject"), Event._meta.get_field("version")]
+    source = rows_source(connection, fields)
+    selected = ", ".join(f"e.{quote(column)}" for column in _FAN_OUT_COLUMNS)
+    sql = (
+        f"SELECT {selected} FROM {quote(Event._meta.db_table)} AS e "  # noqa: S608 (names only)
+        f"JOIN (SELECT {source.columns[0]} AS subject, {source.columns[1]} AS version "
+        f"FROM {source.source}) AS w ON e.{quote('subject')} = w.subject "
+        f"AND e.{quote('version')} < w.version "
+        f"WHERE (e.xact, e.id) > (%s, %s) AND NOT EXISTS (SELECT 1 FROM "
+        f"{quote(FannedOutAhead._meta.db_table)} AS a WHERE a.{quote('event_id')} = e.id)"
+    )
+    return list(Event.objects.raw(sql, [rows_param(list(highest.items())), *passed]))
 
 
 def deliveries_fan_out(

@@ -166,3 +166,25 @@ class FanOutCursor(models.Model):
     @property
     def position(self) -> tuple[int, int]:
         return (self.xact, self.event_pk)
+
+
+class FannedOutAhead(models.Model):
+    """An event the fan-out has already delivered ahead of the FanOutCursor.
+
+    One stock record's events are delivered in version order, but the feed is in (xact, id)
+    order: a transaction takes its id at its first write or lock, so a change that committed
+    earlier (a lower version) can sit after a later one in the feed. Reaching version v of a
+    subject, the fan-out first fans out every lower version not yet passed and marks it here;
+    when the cursor reaches a marked event, it is skipped and the mark removed.
+    """
+
+    event = models.OneToOneField(
+        "events.Event", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "event fanned out ahead"
+        verbose_name_plural = "events fanned out ahead"
+
+    def __str__(self) -> str:
+        return f"event {self.event_id} fanned out ahead of the cursor"

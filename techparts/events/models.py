@@ -25,10 +25,19 @@ class Event(models.Model):
     private = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField()
     xact = models.BigIntegerField(db_default=WritingTransaction(), editable=False)
+    # The version of its subject the event comes from (a stock record's, for inventory.*
+    # events); null for subjects without versions. Webhook fan-out delivers one subject's
+    # events in this order (webhooks.delivery).
+    version = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         indexes = [
             models.Index(fields=["xact", "id"], name="event_feed_position"),
+            models.Index(
+                fields=["subject", "version"],
+                name="event_subject_version",
+                condition=models.Q(version__isnull=False),
+            ),
             models.Index(fields=["created_at"], name="event_created_at"),
         ]
 

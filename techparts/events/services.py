@@ -16,7 +16,16 @@ from techparts.events.signals import events_recorded
 from techparts.events.types import ALL_TYPES
 
 EVENT_ID_PREFIX = "evt_"
-_COLUMNS = ("public_id", "type", "subject", "audience_owner", "origin_owner", "data", "private")
+_COLUMNS = (
+    "public_id",
+    "type",
+    "subject",
+    "audience_owner",
+    "origin_owner",
+    "data",
+    "private",
+    "version",
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,9 @@ class NewEvent:
     data: dict[str, Any]
     private: dict[str, Any] = field(default_factory=dict)
     audience_owner: str = ""  # "": every reader of the type's scope
+    # The subject's version it comes from (a stock record's); webhooks deliver one subject's
+    # events in this order. None: the subject has no versions (orders).
+    version: int | None = None
 
     def __post_init__(self) -> None:
         if self.type not in ALL_TYPES:
@@ -57,6 +69,7 @@ def events_record(events: Sequence[NewEvent], *, origin_owner: str, created_at: 
                 origin_owner,
                 event.data,
                 event.private,
+                event.version,
             )
             for event in events
         ],

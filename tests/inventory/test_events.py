@@ -55,6 +55,7 @@ def test_a_burst_is_never_collapsed_each_change_carries_its_own_before_and_after
         "reserved_after": 0,
         "available_before": 10,
         "available_after": 0,
+        "version": 2,  # no opening row at 0 units: the second change of the record
     }
 
 

@@ -86,6 +86,7 @@ def test_feed_row_shows_before_and_after_of_every_count(client_for):
         "source": "api",
         "actor": "acme_wms",
         "created_at": movement.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "version": 2,  # the record's second change, after the opening count
     }
 
 

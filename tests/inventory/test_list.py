@@ -58,6 +58,7 @@ def test_list_shows_every_record_in_the_stock_record_shape(reader):
             "low_stock_threshold": 8,
             "low_stock": True,
             "updated_at": record.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "version": 1,  # the opening count
         }
     ]
     assert (body["next"], body["next_cursor"]) == (None, None)

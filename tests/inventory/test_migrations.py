@@ -1,9 +1,12 @@
-"""Migration 0006 adds the on-hand range to the database without rewriting anything."""
+"""Inventory data migrations: the on-hand range (0006), reason codes (0008), versions (0014)."""
 
 import pytest
 from django.db import IntegrityError, transaction
 
 from inventory.models import StockMovement, StockRecord
+from inventory.selectors import stock_mismatches
+from inventory.services import stock_set
+from techparts.actors import Actor
 from tests.factories import ProductFactory
 from tests.migrations import migrate_to, migrated_back_to
 
@@ -106,3 +109,45 @@ def test_rows_from_before_reason_codes_read_unspecified_and_keep_their_order(pro
         ]
         # One position for the rows the migration found: the feed lists them in id order.
         assert len({row.xact for row in rows}) == 1
+
+
+BEFORE_VERSIONS = [("inventory", "0013_cycle_counts")]
+VERSIONS = [("inventory", "0014_stock_versions")]
+
+
+def test_each_record_starts_at_its_count_of_ledger_rows_and_old_rows_keep_no_version(product):
+    # `product` has its opening row (13 units); another product has no ledger row at all.
+    unused = ProductFactory(sku="SKU-UNUSED-1", stock=0)
+    with migrated_back_to(BEFORE_VERSIONS) as apps:
+        OldMovement = apps.get_model("inventory", "StockMovement")
+        OldRecord = apps.get_model("inventory", "StockRecord")
+        for on_hand_after in (14, 15):
+            OldMovement.objects.create(
+                product_id=product.pk,
+                kind="restock",
+                on_hand_delta=1,
+                reserved_delta=0,
+                on_hand_after=on_hand_after,
+                reserved_after=0,
+                source="system",
+                actor_name="system",
+            )
+        OldRecord.objects.filter(product_id=product.pk).update(on_hand=15)
+
+        migrate_to(VERSIONS)
+
+        # Migrated: the rows are as they were, the records count them.
+        assert list(
+            StockMovement.objects.filter(product=product)
+            .order_by("id")
+            .values_list("on_hand_after", "version")
+        ) == [(13, None), (14, None), (15, None)]
+        assert StockRecord.objects.get(product=product).version == 3
+        assert StockRecord.objects.get(product=unused).version == 0
+
+    # The next change continues from there, and the versions reconcile.
+    stock_set(product_id=product.pk, quantity=16, actor=Actor.system())
+    stock_set(product_id=unused.pk, quantity=1, actor=Actor.system())
+    assert StockMovement.objects.get(product=product, on_hand_after=16).version == 4
+    assert StockMovement.objects.get(product=unused).version == 1
+    assert stock_mismatches() == []

@@ -143,7 +143,7 @@ def test_reconcile_reports_a_broken_chain_even_when_sums_agree():
 
 
 def append_around_the_services(product, *, kind: str, on_hand: int, reserved: int) -> None:
-    """Append a ledger row and move the record with it, so sums and last row still agree."""
+    """Append a ledger row and move the record with it, so sums, last row and versions agree."""
     record = StockRecord.objects.get(product=product)
     StockMovement.objects.create(
         product=product,
@@ -154,9 +154,12 @@ def append_around_the_services(product, *, kind: str, on_hand: int, reserved: in
         reserved_after=record.reserved + reserved,
         source="system",
         actor_name="system",
+        version=record.version + 1,
     )
     StockRecord.objects.filter(product=product).update(
-        on_hand=record.on_hand + on_hand, reserved=record.reserved + reserved
+        on_hand=record.on_hand + on_hand,
+        reserved=record.reserved + reserved,
+        version=record.version + 1,
     )
 
 
@@ -194,3 +197,69 @@ def test_reconcile_accepts_rows_that_do_what_their_kind_does():
     append_around_the_services(product, kind="restock", on_hand=4, reserved=0)
 
     assert stock_mismatches() == []
+
+
+def legacy_row(product, *, on_hand_after: int, delta: int) -> None:
+    """A ledger row as written before versions existed (no version)."""
+    StockMovement.objects.create(
+        product=product,
+        kind="restock",
+        on_hand_delta=delta,
+        reserved_delta=0,
+        on_hand_after=on_hand_after,
+        reserved_after=0,
+        source="system",
+        actor_name="system",
+    )
+
+
+def test_reconcile_passes_when_versions_count_every_row_including_rows_without_one():
+    # As after migration 0014: the rows written before versions existed have none, and the
+    # record started at their count; the rows written since are numbered on from there.
+    product = ProductFactory(stock=0)  # no opening row
+    legacy_row(product, on_hand_after=4, delta=4)
+    legacy_row(product, on_hand_after=5, delta=1)
+    StockRecord.objects.filter(product=product).update(on_hand=5, version=2)
+
+    stock_set(product_id=product.pk, quantity=6, actor=Actor.system())
+    stock_set(product_id=product.pk, quantity=7, actor=Actor.system())
+
+    assert list(
+        StockMovement.objects.filter(product=product).order_by("id").values_list("version")
+    ) == [(None,), (None,), (3,), (4,)]
+    assert StockRecord.objects.get(product=product).version == 4
+    assert stock_mismatches() == []
+
+
+@pytest.mark.parametrize(
+    ("row_version", "record_version"),
+    [
+        pytest.param(3, 3, id="a row skipped version 2"),
+        pytest.param(2, 3, id="the record counts a row that does not exist"),
+        pytest.param(2, 1, id="the record is behind its rows"),
+        pytest.param(None, 1, id="the record did not count a row without a version"),
+    ],
+)
+def test_reconcile_reports_versions_that_are_not_dense(row_version, record_version):
+    product = ProductFactory(stock=20)  # the opening row: version 1
+    StockMovement.objects.create(
+        product=product,
+        kind="restock",
+        on_hand_delta=5,
+        reserved_delta=0,
+        on_hand_after=25,
+        reserved_after=0,
+        source="system",
+        actor_name="system",
+        version=row_version,
+    )
+    StockRecord.objects.filter(product=product).update(on_hand=25, version=record_version)
+
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("reconcile_stock", stdout=out)
+
+    [mismatch] = stock_mismatches()
+    assert mismatch.sku == product.sku
+    assert mismatch.problem.startswith(f"versions are not dense (record version={record_version};")
+    assert out.getvalue().startswith(f"MISMATCH {product.sku}: versions are not dense")

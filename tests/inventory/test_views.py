@@ -485,6 +485,7 @@ def test_get_inventory_returns_counts_threshold_and_time(client_for, rtx):
         "low_stock_threshold": 5,
         "low_stock": False,
         "updated_at": record.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "version": 2,  # the opening count and the reservation
     }
 
 
@@ -565,6 +566,8 @@ def test_movements_show_own_details_and_only_kind_quantities_and_time_of_others(
     assert response.status_code == 200
     body = response.json()
     assert body["count"] == 5
+    # Newest first: each row carries the version of the stock record it brought.
+    assert [movement.pop("version") for movement in body["results"]] == [5, 4, 3, 2, 1]
     for movement in body["results"]:
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", movement.pop("created_at"))
         assert isinstance(movement.pop("id"), int)

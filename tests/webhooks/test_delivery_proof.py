@@ -243,9 +243,16 @@ def test_the_receiver_in_the_docs_accepts_a_real_delivery_and_refuses_a_forged_o
     docs = (Path(__file__).resolve().parents[2] / "docs" / "webhooks.md").read_text()
     example = docs.split("```python\n", 1)[1].split("```", 1)[0]
     handled: list[dict] = []
+    held: dict[str, int] = {}  # the version held per SKU
+
+    def handle(event: dict) -> None:
+        handled.append(event)
+        held[event["data"]["sku"]] = event["data"]["version"]
+
     namespace = {
         "already_handled": lambda event_id: any(e["id"] == event_id for e in handled),
-        "handle": handled.append,
+        "newer": lambda sku, version: version is None or version > held.get(sku, 0),
+        "handle": handle,
     }
     exec(example.replace("whsec_...", endpoint.plain_secret), namespace)  # noqa: S102
     receive = namespace["receive"]

@@ -285,7 +285,17 @@ def approval_decide(
     request.comment = comment.strip()[:500]
     request.save(update_fields=["status", "decided_by", "decided_at", "comment"])
     if request.source == SOURCE_API:
-        _record_decision_event(request, ledger_id=applied.pk if applied else None)
+        # The version of the row the decision wrote (the applied change, or the hold's
+        # release), read under the stock row's lock; None when it wrote none.
+        if applied is not None:
+            version = applied.version
+        elif request.held:
+            version = StockRecord.objects.values_list("version", flat=True).get(
+                product_id=product_id
+            )
+        else:
+            version = None
+        _record_decision_event(request, ledger_id=applied.pk if applied else None, version=version)
     return request
 
 
@@ -327,20 +337,23 @@ def approval_own_request(request: ApprovalRequest, *, user: AbstractBaseUser) ->
     return None
 
 
-def _record_decision_event(request: ApprovalRequest, *, ledger_id: int | None) -> None:
+def _record_decision_event(
+    request: ApprovalRequest, *, ledger_id: int | None, version: int | None
+) -> None:
     """Tell the requesting key's owner, and no one else, how its request was decided."""
     events_record(
         [
             NewEvent(
                 type=types.INVENTORY_APPROVAL_DECIDED,
                 subject=f"sku:{request.product.sku}",
-                data=approval_event_data(request, ledger_id=ledger_id),
+                data=approval_event_data(request, ledger_id=ledger_id, version=version),
                 private={
                     "reason": request.reason,
                     "reference": request.reference,
                     "comment": request.comment,
                 },
                 audience_owner=request.actor_name,
+                version=version,
             )
         ],
         origin_owner=request.actor_name,
@@ -348,7 +361,9 @@ def _record_decision_event(request: ApprovalRequest, *, ledger_id: int | None) -
     )
 
 
-def approval_event_data(request: ApprovalRequest, *, ledger_id: int | None) -> dict:
+def approval_event_data(
+    request: ApprovalRequest, *, ledger_id: int | None, version: int | None
+) -> dict:
     """The public part of `inventory.approval_decided`; the requester's own text (reason,
     reference, the manager's comment to them) goes in the event's private part."""
     return {
@@ -358,6 +373,7 @@ def approval_event_data(request: ApprovalRequest, *, ledger_id: int | None) -> d
         "status": request.status,
         "change": request.on_hand_delta,
         "ledger_id": ledger_id,
+        "version": version,
     }
 
 

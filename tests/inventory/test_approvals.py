@@ -370,7 +370,13 @@ def test_an_api_keys_decided_request_is_an_event_for_its_owner_only(
         "status": "approved",
         "change": -20,
         "ledger_id": applied.pk,
+        # The version of the applied row: the event is ordered with the stock's own.
+        "version": applied.version,
     }
+    assert (event.version, applied.version) == (
+        stock_of(product).version,
+        stock_of(product).version,
+    )
     # The requester's own text, the manager's comment to them included, is the private part:
     # only the origin owner (the requester) reads it.
     assert event.private == {"reason": "", "reference": "", "comment": "Photos checked"}

@@ -171,6 +171,8 @@ def test_the_decision_is_an_event_for_the_requesting_owner_and_the_change_is_in_
             "status": "rejected",
             "change": -25,
             "ledger_id": None,
+            # The version of the hold's release, the row the rejection wrote.
+            "version": stock_of(gpu).version,
             "reason": "flooded",
             "reference": "DMG-1",
             "comment": "Count the pallet again first",

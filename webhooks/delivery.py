@@ -198,10 +198,11 @@ def _in_version_order(
     if any(event.version is not None for event in rows):
         already = _ahead_reached([event.id for event in rows])
         rows = [event for event in rows if event.id not in already]
-    # Lower versions matter only for subjects this page delivers something about.
+    # Every versioned subject of the page, whatever its types' subscribers: the bound of
+    # _lower_versions_ahead holds only if no version is passed before the lower ones are out.
     highest: dict[str, int] = {}
     for event in rows:
-        if event.version is not None and event.type in subscribed:
+        if event.version is not None and subscribed:
             highest[event.subject] = max(event.version, highest.get(event.subject, 0))
     ahead = _lower_versions_ahead(highest, passed=passed) if highest else []
     if ahead:
@@ -248,20 +249,37 @@ def _ahead_reached(ids: list[int]) -> set[int]:
 
 def _lower_versions_ahead(highest: dict[str, int], *, passed: tuple[int, int]) -> list[Event]:
     """Return the events after `passed` of each subject in `highest` with a lower version
-    than its value there, not yet fanned out ahead, in one query (by (subject, version))."""
+    than its value there, not yet fanned out ahead, in one query (by (subject, version)).
+
+    Bounded by what is already out, never a subject's whole history: every version below one
+    that was fanned out (passed, or marked ahead) was fanned out before or with it, so the
+    versions still missing lie above the highest such version below `highest`'s. That one is
+    found walking (subject, version) down from there (usually one step), and only the versions
+    between the two are read.
+    """
     quote = connection.ops.quote_name
+    events = quote(Event._meta.db_table)
+    marks = quote(FannedOutAhead._meta.db_table)
+    subject, version, event_id = quote("subject"), quote("version"), quote("event_id")
     fields = [Event._meta.get_field("subject"), Event._meta.get_field("version")]
     source = rows_source(connection, fields)
     selected = ", ".join(f"e.{quote(column)}" for column in _FAN_OUT_COLUMNS)
-    sql = (
-        f"SELECT {selected} FROM {quote(Event._meta.db_table)} AS e "  # noqa: S608 (names only)
-        f"JOIN (SELECT {source.columns[0]} AS subject, {source.columns[1]} AS version "
-        f"FROM {source.source}) AS w ON e.{quote('subject')} = w.subject "
-        f"AND e.{quote('version')} < w.version "
-        f"WHERE (e.xact, e.id) > (%s, %s) AND NOT EXISTS (SELECT 1 FROM "
-        f"{quote(FannedOutAhead._meta.db_table)} AS a WHERE a.{quote('event_id')} = e.id)"
+    out = (
+        f"SELECT f.{version} FROM {events} AS f WHERE f.{subject} = w.subject "  # noqa: S608
+        f"AND f.{version} < w.version AND ((f.xact, f.id) <= (%s, %s) "
+        f"OR EXISTS (SELECT 1 FROM {marks} AS m WHERE m.{event_id} = f.id)) "
+        f"ORDER BY f.{version} DESC LIMIT 1"
     )
-    return list(Event.objects.raw(sql, [rows_param(list(highest.items())), *passed]))
+    sql = (
+        f"SELECT {selected} FROM "  # noqa: S608 (names only; every value is a parameter)
+        f"(SELECT {source.columns[0]} AS subject, {source.columns[1]} AS version "
+        f"FROM {source.source}) AS w "
+        f"JOIN {events} AS e ON e.{subject} = w.subject AND e.{version} < w.version "
+        f"AND e.{version} > COALESCE(({out}), 0) "
+        f"WHERE (e.xact, e.id) > (%s, %s) AND NOT EXISTS "
+        f"(SELECT 1 FROM {marks} AS a WHERE a.{event_id} = e.id)"
+    )
+    return list(Event.objects.raw(sql, [rows_param(list(highest.items())), *passed, *passed]))
 
 
 def deliveries_fan_out(

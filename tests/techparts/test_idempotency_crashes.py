@@ -11,7 +11,8 @@ the two windows a crash can hit, with a test-only hook holding the window open:
     tests.settings_crash only) waits after the view returned while a file exists.
 
 In each window either the gunicorn worker serving the request is SIGKILLed, or its database
-connection is terminated (`pg_terminate_backend`). Then the client retries with the same key:
+connection is terminated (`pg_terminate_backend`); one test also runs a `manage.py db_worker`
+delivering the events to a real webhook receiver. Then the client retries with the same key:
 after (a) the write applies once, after (b) the retry replays the first answer; in both the
 database shows one application (orders, stock, ledger rows, events).
 
@@ -31,9 +32,13 @@ import pytest
 import requests
 from django.db import connection
 
+from techparts.events.models import Event
+from tests.factories import WebhookEndpointFactory
 from tests.servers import gunicorn_servers
 from tests.techparts.idempotency_cases import CASES, applied_once, make_world, world
-from tests.workers import wait_until, worker_env
+from tests.webhooks.receivers import Receiver, verified
+from tests.workers import db_workers, wait_until, worker_env
+from webhooks.models import Delivery
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -240,3 +245,48 @@ def test_a_second_request_with_the_key_in_flight_gets_409_at_once(server, api, c
     replay = server.send(api.raw_key, write, key)
     assert (replay.status_code, replay.json()) == (case.status, first.json())
     assert replay.headers["Idempotent-Replayed"] == "true"
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_with_a_worker_delivering_webhooks_the_retried_write_is_delivered_once(
+    server, api, case, settings
+):
+    """The killed attempt's events rolled back with it: a real `manage.py db_worker` delivers
+    the events of one application, each once, to a real receiver."""
+    settings.WEBHOOKS_ALLOW_LOOPBACK = True
+    write = case.write(make_world(api))
+    before = world()
+    key = token = f"w-{uuid.uuid4().hex[:12]}"
+    with Receiver() as receiver, db_workers(worker_env(WEBHOOKS_ALLOW_LOOPBACK="true"), 1):
+        # Made after the world: it receives this case's events only (api_user_12345's own).
+        endpoint = WebhookEndpointFactory(owner="api_user_12345", url=receiver.url)
+        _query("INSERT INTO test_crash_hold (key) VALUES (%s)", [key])
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            first = pool.submit(server.send, api.raw_key, write, key, token)
+            wait_until(_held_backend, what="the request to reach window (a)")
+            _interrupt("kill", server.worker_pid(token))
+            _query("DELETE FROM test_crash_hold WHERE key = %s", [key])
+            with pytest.raises(requests.ConnectionError):
+                first.result()
+        _wait_for_no_held_backend()
+
+        retry = _retry(server, api.raw_key, write, key)
+        assert retry.status_code == case.status, retry.text
+        expected = case.once["events"]
+        wait_until(
+            lambda: (
+                Delivery.objects.filter(endpoint=endpoint, status="succeeded").count() == expected
+            ),
+            seconds=60,
+            what="the worker to deliver the retried write's events",
+        )
+
+    assert world() == applied_once(before, case)
+    recorded = set(
+        Event.objects.filter(pk__in=Delivery.objects.values("event_id")).values_list(
+            "public_id", flat=True
+        )
+    )
+    received = [verified(request, endpoint.plain_secret)["id"] for request in receiver.requests]
+    assert sorted(received) == sorted(recorded)  # each event of the one application, once
+    assert len(received) == expected

@@ -58,7 +58,7 @@ CREATE_CONFLICT = conflict(
     description="`insufficient_stock`: a product has fewer units available than ordered "
     "(nothing was reserved); or `conflict`: the order would take this API key over its cap of "
     "units in pending orders (`pending_units`, `cap`), or a request with this Idempotency-Key "
-    "is still being processed.",
+    "is being processed right now (sent with `Retry-After`: retry with the same key).",
     examples={
         "insufficient_stock": {
             "error": "insufficient_stock",
@@ -68,8 +68,8 @@ CREATE_CONFLICT = conflict(
         },
         "conflict": {
             "error": "conflict",
-            "message": "A request with Idempotency-Key 'abc' is still being processed. "
-            "Retry shortly.",
+            "message": "A request with Idempotency-Key 'abc' is being processed. "
+            "Retry after 1 second(s).",
         },
         "pending_units_cap": {
             "error": "conflict",

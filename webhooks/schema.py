@@ -29,7 +29,8 @@ BODY_ERROR = validation_error(
 CREATE_CONFLICT = conflict(
     serializer=ErrorSerializer,
     description="`conflict`: your integrator already has the most endpoints allowed "
-    "(`limit`), or a request with this Idempotency-Key is still being processed.",
+    "(`limit`), or a request with this Idempotency-Key is being processed right now (sent "
+    "with `Retry-After`: retry with the same key).",
     examples={
         "limit": {
             "error": "conflict",

@@ -52,13 +52,15 @@ def setup(args: dict) -> dict:
         cursor.execute(
             f"WITH old AS (SELECT product_id, on_hand FROM {stock} WHERE on_hand < %s "
             "FOR UPDATE), "
-            f"moved AS (UPDATE {stock} s SET on_hand = %s, updated_at = now() FROM old "
-            "WHERE s.product_id = old.product_id "
-            "RETURNING s.product_id, %s - old.on_hand AS delta, s.reserved) "
+            # Each record's version moves with its ledger row, as the stock services do.
+            f"moved AS (UPDATE {stock} s SET on_hand = %s, updated_at = now(), "
+            "version = s.version + 1 FROM old WHERE s.product_id = old.product_id "
+            "RETURNING s.product_id, %s - old.on_hand AS delta, s.reserved, s.version) "
             f"INSERT INTO {ledger} (product_id, kind, on_hand_delta, reserved_delta, "
-            "on_hand_after, reserved_after, reason, reference, source, actor_name, created_at) "
+            "on_hand_after, reserved_after, reason, reference, source, actor_name, created_at, "
+            "version) "
             "SELECT product_id, 'restock', delta, 0, %s, reserved, 'bench restock', '', "
-            "'system', 'bench', now() FROM moved ORDER BY product_id",
+            "'system', 'bench', now(), version FROM moved ORDER BY product_id",
             [MAX_ON_HAND] * 4,
         )
         restocked = cursor.rowcount
@@ -161,21 +163,32 @@ def csv_rows(args: dict) -> dict:
         pairs = missing // 2
         for delta in (-1, 1):
             cursor.execute(
-                f"WITH p AS (SELECT product_id, on_hand, reserved, "
+                f"WITH p AS (SELECT product_id, on_hand, reserved, version, "
                 "row_number() OVER (ORDER BY product_id) - 1 AS i "
-                f"FROM {stock} WHERE on_hand > reserved) "
-                f"INSERT INTO {ledger} (product_id, kind, on_hand_delta, reserved_delta, "
-                "on_hand_after, reserved_after, reason, reference, source, actor_name, created_at) "
+                f"FROM {stock} WHERE on_hand > reserved), "
+                f"ins AS (INSERT INTO {ledger} (product_id, kind, on_hand_delta, reserved_delta, "
+                "on_hand_after, reserved_after, reason, reference, source, actor_name, created_at, "
+                "version) "
                 "SELECT p.product_id, 'correction', %s, 0, p.on_hand + %s, p.reserved, "
                 "'bench csv row', '', 'system', 'bench', "
-                "now() - interval '1 day' + g * interval '1 millisecond' "
+                "now() - interval '1 day' + g * interval '1 millisecond', "
+                "p.version + row_number() OVER (PARTITION BY p.product_id ORDER BY g) "
                 "FROM generate_series(0, %s - 1) g "
-                "JOIN p ON p.i = g %% (SELECT count(*) FROM p) ORDER BY g",
+                "JOIN p ON p.i = g %% (SELECT count(*) FROM p) ORDER BY g RETURNING product_id) "
+                f"{VERSIONS_FOLLOW}",
                 [delta, min(delta, 0), pairs],
             )
         cursor.execute(f"SELECT count(*) FROM {ledger}")
         return {"rows": cursor.fetchone()[0]}
 
+
+# Ends a statement whose CTE `ins` inserted ledger rows numbered after their records'
+# versions: each record's version moves by its rows, so versions stay dense (reconcile_stock).
+VERSIONS_FOLLOW = (
+    f"UPDATE {StockRecord._meta.db_table} AS s SET version = s.version + c.n "
+    "FROM (SELECT product_id, count(*) AS n FROM ins GROUP BY product_id) AS c "
+    "WHERE s.product_id = c.product_id"
+)
 
 COPY_SQL = (
     "COPY (SELECT m.created_at, p.sku, p.public_id, p.name, m.kind, m.on_hand_delta, "

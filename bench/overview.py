@@ -31,6 +31,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
+from bench.inprocess import VERSIONS_FOLLOW  # noqa: E402
 from catalog.models import Product  # noqa: E402
 from inventory.dashboard import period_of, store_today  # noqa: E402
 from inventory.models import StockMovement, StockRecord  # noqa: E402
@@ -75,20 +76,22 @@ def rows(args: dict) -> dict:
                 else "CASE WHEN g %% 2 = 0 THEN 'received' ELSE 'returned' END"
             )
             cursor.execute(
-                f"WITH p AS (SELECT s.product_id, s.on_hand, s.reserved, c.unit_cost, "
+                f"WITH p AS (SELECT s.product_id, s.on_hand, s.reserved, s.version, c.unit_cost, "
                 "row_number() OVER (ORDER BY s.product_id) - 1 AS i "
                 f"FROM {stock} s JOIN {product} c ON c.id = s.product_id "
                 "WHERE s.on_hand - s.reserved >= 5), "
-                "n AS (SELECT count(*) AS n FROM p) "
-                f"INSERT INTO {ledger} (product_id, kind, on_hand_delta, reserved_delta, "
+                "n AS (SELECT count(*) AS n FROM p), "
+                f"ins AS (INSERT INTO {ledger} (product_id, kind, on_hand_delta, reserved_delta, "
                 "on_hand_after, reserved_after, reason, reason_code, reference, source, "
-                "actor_name, unit_cost, created_at) "
+                "actor_name, unit_cost, created_at, version) "
                 f"SELECT p.product_id, {kind}, {delta}, 0, {after}, p.reserved, "
                 f"'bench overview row', {code}, '', 'system', 'bench', "
                 "CASE WHEN g %% 10 = 0 THEN NULL ELSE p.unit_cost END, "
-                "now() - interval '31 days' + (g::float8 / %s) * interval '30 days' "
+                "now() - interval '31 days' + (g::float8 / %s) * interval '30 days', "
+                "p.version + row_number() OVER (PARTITION BY p.product_id ORDER BY g) "
                 "FROM generate_series(0, %s - 1) g CROSS JOIN n "
-                "JOIN p ON p.i = (g::bigint * 7919) %% n.n ORDER BY g",
+                "JOIN p ON p.i = (g::bigint * 7919) %% n.n ORDER BY g RETURNING product_id) "
+                f"{VERSIONS_FOLLOW}",
                 [max(pairs, 1), pairs],
             )
         cursor.execute(f"SELECT count(*) FROM {ledger}")

@@ -61,20 +61,32 @@ def stock_set(request: HttpRequest, sku: str) -> JsonResponse:
     with transaction.atomic(), connection.cursor() as cursor:
         # The old count comes from the locked row in the same statement.
         cursor.execute(
-            f"UPDATE {stock} AS s SET on_hand = %s, updated_at = %s "  # noqa: S608 (table names)
+            # The version moves with the ledger row (one per change), as the real path's does.
+            f"UPDATE {stock} AS s SET on_hand = %s, updated_at = %s, "  # noqa: S608 (table names)
+            "version = s.version + (CASE WHEN old.on_hand = %s THEN 0 ELSE 1 END) "
             f"FROM (SELECT r.product_id, r.on_hand FROM {stock} r JOIN {product} p "
             "ON p.id = r.product_id WHERE p.sku = %s FOR UPDATE OF r) AS old "
             "WHERE s.product_id = old.product_id "
-            "RETURNING s.product_id, old.on_hand, s.reserved",
-            [quantity, timezone.now(), sku],
+            "RETURNING s.product_id, old.on_hand, s.reserved, s.version",
+            [quantity, timezone.now(), quantity, sku],
         )
         found = cursor.fetchone()
         if found is None:
             return JsonResponse({"error": "not_found"}, status=404)
-        product_id, previous, reserved = found
+        product_id, previous, reserved, version = found
         if quantity != previous:
             StockMovement.objects.bulk_create(
-                [_movement(product_id, "correction", quantity - previous, 0, quantity, reserved)]
+                [
+                    _movement(
+                        product_id,
+                        "correction",
+                        quantity - previous,
+                        0,
+                        quantity,
+                        reserved,
+                        version,
+                    )
+                ]
             )
     return JsonResponse({"sku": sku, "quantity": quantity, "previous_quantity": previous})
 
@@ -129,31 +141,39 @@ def order_create(request: HttpRequest) -> JsonResponse:
         )
         reserved = _reserve({p["id"]: quantities[pid] for pid, p in products.items()})
         StockMovement.objects.bulk_create(
-            _movement(product_id, "reservation", 0, units, on_hand, after)
-            for product_id, units, on_hand, after in reserved
+            _movement(product_id, "reservation", 0, units, on_hand, after, version)
+            for product_id, units, on_hand, after, version in reserved
         )
     return JsonResponse({"order_id": order.order_id, "total": subtotal}, status=201)
 
 
-def _reserve(units: dict[int, int]) -> list[tuple[int, int, int, int]]:
-    """Add units to reserved in one UPDATE, in product order; return the counts after."""
+def _reserve(units: dict[int, int]) -> list[tuple[int, int, int, int, int]]:
+    """Add units to reserved in one UPDATE, in product order; return the counts and versions
+    after."""
     stock = StockRecord._meta.db_table
     ids = sorted(units)
     values = ", ".join(["(%s, %s)"] * len(ids))
     params = [value for product_id in ids for value in (product_id, units[product_id])]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {stock} AS s SET reserved = s.reserved + v.units "  # noqa: S608
+            f"UPDATE {stock} AS s SET reserved = s.reserved + v.units, "  # noqa: S608
+            "version = s.version + 1 "
             f"FROM (VALUES {values}) AS v(product_id, units) "
             "WHERE s.product_id = v.product_id RETURNING s.product_id, v.units, s.on_hand, "
-            "s.reserved",
+            "s.reserved, s.version",
             params,
         )
         return cursor.fetchall()
 
 
 def _movement(
-    product_id: int, kind: str, on_hand_delta: int, reserved_delta: int, on_hand: int, reserved: int
+    product_id: int,
+    kind: str,
+    on_hand_delta: int,
+    reserved_delta: int,
+    on_hand: int,
+    reserved: int,
+    version: int,
 ) -> StockMovement:
     return StockMovement(
         product_id=product_id,
@@ -162,6 +182,7 @@ def _movement(
         reserved_delta=reserved_delta,
         on_hand_after=on_hand,
         reserved_after=reserved,
+        version=version,
         reason="bench floor",
         source=SOURCE_API,
         actor_name=ACTOR_NAME,

@@ -376,6 +376,8 @@ DELIVERY_TRANSIT_DAYS = env_int("DELIVERY_TRANSIT_DAYS", 3)
 
 # How long an Idempotency-Key's first answer is kept for replay (hours).
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
+# Every this many stored Idempotency-Key answers, a process purges a batch of expired ones.
+IDEMPOTENCY_PURGE_EVERY = env_int("IDEMPOTENCY_PURGE_EVERY", 20, minimum=1)
 # Events (GET /v1/events, webhooks) are kept at least this many days; `manage.py prune_events`
 # deletes older ones. Less than 30 is refused (techparts.events.checks).
 EVENTS_RETENTION_DAYS = env_int("EVENTS_RETENTION_DAYS", 30)

@@ -1,4 +1,5 @@
-"""Expired Idempotency-Key records are purged: a little by every new claim, all by a command."""
+"""Expired Idempotency-Key records are purged: a batch by every IDEMPOTENCY_PURGE_EVERY-th new
+key of a process, all by a command."""
 
 from datetime import timedelta
 from io import StringIO
@@ -12,6 +13,11 @@ from techparts.idempotency.services import PURGE_BATCH_SIZE
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def purge_on_every_key(settings):
+    settings.IDEMPOTENCY_PURGE_EVERY = 1
 
 
 @pytest.fixture
@@ -75,6 +81,21 @@ def test_a_claim_purges_a_bounded_batch_oldest_first(api, records):
     assert not keys() & oldest
     patch_with_key(api, "another-key")
     assert keys() == {"new-key", "another-key"}
+
+
+def test_only_every_nth_new_key_of_a_process_purges(api, records, settings):
+    settings.IDEMPOTENCY_PURGE_EVERY = 3
+    expired = records(5, age=timedelta(hours=25))
+
+    purged_at = []
+    for n in range(3):
+        patch_with_key(api, f"key-{n}")
+        purged_at.append(not keys() & expired)
+
+    # One of three consecutive new keys purges (which one depends on the process's count).
+    assert purged_at.count(True) >= 1
+    assert purged_at.index(True) == purged_at.count(False)
+    assert keys() == {"key-0", "key-1", "key-2"}
 
 
 def test_purge_command_deletes_every_expired_record_and_keeps_the_rest(records):

@@ -173,6 +173,23 @@ DATABASE_ROUTERS = ["techparts.database.replicas.ReplicaRouter"]
 # Behind PgBouncer in transaction mode (PGBOUNCER_TRANSACTION_MODE=true): no server-side
 # cursors and no prepared statements, since consecutive transactions may reach different
 # server connections.
+# A client that vanishes mid-transaction must not keep its locks (an Idempotency-Key's
+# try-lock, stock rows) for long (docs/operations.md, "Vanished clients"): the server ends a
+# transaction left idle for DB_IDLE_IN_TRANSACTION_TIMEOUT seconds, and TCP keepalives on
+# both ends find a vanished peer within 20 + 3 x 10 = 50 s. Behind PgBouncer, startup options
+# may be refused: the server-side settings are then the role's (ALTER ROLE ... SET).
+DB_IDLE_IN_TRANSACTION_TIMEOUT = env_int("DB_IDLE_IN_TRANSACTION_TIMEOUT", 30, minimum=0)
+# A database host that drops packets silently must not hold a connection attempt for the
+# operating system's TCP timeout (minutes): give up after DB_CONNECT_TIMEOUT seconds, answer
+# 503, and try again on the next request.
+DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 5, minimum=1)
+DB_KEEPALIVES = {
+    "connect_timeout": DB_CONNECT_TIMEOUT,
+    "keepalives": 1,
+    "keepalives_idle": 20,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
 DB_POOL = env_bool("DB_POOL", True)
 PGBOUNCER_TRANSACTION_MODE = env_bool("PGBOUNCER_TRANSACTION_MODE", False)
 for _database in DATABASES.values():
@@ -205,27 +222,7 @@ for _database in DATABASES.values():
     _database["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
         "DISABLE_SERVER_SIDE_CURSORS", _database.get("DISABLE_SERVER_SIDE_CURSORS", False)
     )
-# A client that vanishes mid-transaction must not keep its locks (an Idempotency-Key's
-# try-lock, stock rows) for long (docs/operations.md, "Vanished clients"): the server ends a
-# transaction left idle for DB_IDLE_IN_TRANSACTION_TIMEOUT seconds, and TCP keepalives on
-# both ends find a vanished peer within 20 + 3 x 10 = 50 s. Behind PgBouncer, startup options
-# may be refused: the server-side settings are then the role's (ALTER ROLE ... SET).
-DB_IDLE_IN_TRANSACTION_TIMEOUT = env_int("DB_IDLE_IN_TRANSACTION_TIMEOUT", 30, minimum=0)
-# A database host that drops packets silently must not hold a connection attempt for the
-# operating system's TCP timeout (minutes): give up after DB_CONNECT_TIMEOUT seconds, answer
-# 503, and try again on the next request.
-DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 5, minimum=1)
-DB_KEEPALIVES = {
-    "connect_timeout": DB_CONNECT_TIMEOUT,
-    "keepalives": 1,
-    "keepalives_idle": 20,
-    "keepalives_interval": 10,
-    "keepalives_count": 3,
-}
-for _database in DATABASES.values():
-    if _database["ENGINE"] != "techparts.database.postgresql":
-        continue
-    _options = _database.setdefault("OPTIONS", {})
+    # Vanished clients (above): keepalives always; the server-side limits as startup options.
     for _name, _value in DB_KEEPALIVES.items():
         _options.setdefault(_name, _value)
     if not PGBOUNCER_TRANSACTION_MODE:
